@@ -1,0 +1,50 @@
+import type { KilnConfig } from '../config/types.js';
+import type { Resource } from '../fhir/types.js';
+import type { Store } from '../store/types.js';
+import type { Validator } from '../validation/types.js';
+
+/**
+ * A parsed FHIR request, independent of any HTTP framework. The HTTP server, bundle processing
+ * and (later) an AWS Lambda handler all build one of these and hand it to the router.
+ */
+export interface FhirRequest {
+  method: 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  /** Path below the FHIR base, without leading slash or query, e.g. `Patient/1/_history/2`. */
+  path: string;
+  /** Query parameters in order, repeated names kept. */
+  query: [string, string][];
+  /** Header values the interactions care about (lower-case names). */
+  headers: {
+    'if-match'?: string;
+    'if-none-match'?: string;
+    'if-modified-since'?: string;
+    'if-none-exist'?: string;
+    prefer?: string;
+    'content-type'?: string;
+  };
+  /** Parsed body: a resource, a JSON Patch array, or undefined. */
+  body?: unknown;
+  /** Tenant id ('' when multi-tenancy is off). */
+  tenant: string;
+  /** Absolute FHIR base URL of this request (tenant prefix included), without trailing slash. */
+  baseUrl: string;
+}
+
+export interface FhirResponse {
+  status: number;
+  /** A resource to return … */
+  resource?: Resource;
+  /** … or JSON text to return as is (stored bytes on the read path). */
+  json?: string;
+  headers?: Record<string, string>;
+}
+
+/** The components every interaction is given. Nothing is read from ambient state. */
+export interface InteractionContext {
+  store: Store;
+  validator: Validator;
+  config: KilnConfig;
+  /** Resource types this server accepts. */
+  resourceTypes: ReadonlySet<string>;
+  now: () => Date;
+}

@@ -1,0 +1,92 @@
+import type { Resource } from '../fhir/types.js';
+
+/**
+ * The Store contract: versioned resources, their history and atomic units of work.
+ * Every backend (store/sqlite, store/postgres, …) implements it and passes the same behaviour
+ * suite in test/store/. The store never decides FHIR rules (version numbering, preconditions):
+ * interactions do, inside a transaction; the store guarantees atomicity and that a
+ * (tenant, type, id, version) is written at most once.
+ *
+ * `tenant` scopes every call; it is '' when multi-tenancy is off.
+ */
+
+export type WriteMethod = 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+/** One stored version of a resource, as read back. */
+export interface StoredVersion {
+  resourceType: string;
+  id: string;
+  /** Positive integer, as a string ("1", "2", …). */
+  versionId: string;
+  /** ISO 8601 instant with milliseconds, UTC (`2026-11-27T09:11:02.123Z`). */
+  lastUpdated: string;
+  deleted: boolean;
+  /** The interaction that created this version (for history entries' `request`). */
+  method: WriteMethod;
+  /** The stored JSON text, `meta.versionId`/`meta.lastUpdated` included. Absent for deletions. */
+  json?: string;
+}
+
+/** A version to append. */
+export interface NewVersion {
+  resourceType: string;
+  id: string;
+  versionId: string;
+  lastUpdated: string;
+  deleted: boolean;
+  method: WriteMethod;
+  /** The JSON text to store (absent for deletions). */
+  json?: string;
+  /** The same resource, parsed, so that indexers need not parse `json` again. */
+  resource?: Resource;
+}
+
+export interface HistoryQuery {
+  /** Limit to a type (type-level history) … */
+  resourceType?: string;
+  /** … and an id (instance-level history). */
+  id?: string;
+  /** Only versions with lastUpdated >= since (ISO instant). */
+  since?: string;
+  /** Only versions that were current at this instant (lastUpdated <= at and not superseded before it). */
+  at?: string;
+  /** Page size. */
+  count: number;
+  /** Opaque cursor returned as `nextCursor` by the previous page. */
+  cursor?: string;
+}
+
+export interface HistoryPage {
+  /** Newest first. */
+  versions: StoredVersion[];
+  /** Present when there are more versions after this page. */
+  nextCursor?: string;
+  /** Number of versions matching the query (all pages). */
+  total: number;
+}
+
+export interface StoreReader {
+  /** The current (latest) version of a resource, deleted or not; undefined if it never existed. */
+  readCurrent(tenant: string, resourceType: string, id: string): Promise<StoredVersion | undefined>;
+  readVersion(tenant: string, resourceType: string, id: string, versionId: string): Promise<StoredVersion | undefined>;
+  history(tenant: string, query: HistoryQuery): Promise<HistoryPage>;
+}
+
+export interface StoreTransaction extends StoreReader {
+  /**
+   * Like readCurrent, but the row stays locked (where the backend locks) until the transaction
+   * ends, so a version computed from it cannot be taken by a concurrent writer.
+   */
+  readCurrentForUpdate(tenant: string, resourceType: string, id: string): Promise<StoredVersion | undefined>;
+  /**
+   * Appends a version and makes it current. Throws a FhirError 'conflict' if that version of the
+   * resource already exists (a concurrent writer won).
+   */
+  writeVersion(tenant: string, version: NewVersion): Promise<void>;
+}
+
+export interface Store extends StoreReader {
+  /** Runs `work` as one atomic, isolated unit: all its writes commit together or not at all. */
+  transaction<T>(work: (tx: StoreTransaction) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
