@@ -1,6 +1,6 @@
 import type { KilnConfig } from '../config/types.js';
 import type { Resource } from '../fhir/types.js';
-import type { Store } from '../store/types.js';
+import type { Store, StoreTransaction } from '../store/types.js';
 import type { Validator } from '../validation/types.js';
 
 /**
@@ -47,4 +47,6 @@ export interface InteractionContext {
   /** Resource types this server accepts. */
   resourceTypes: ReadonlySet<string>;
   now: () => Date;
+  /** Set while processing a transaction Bundle: every read and write goes through it. */
+  tx?: StoreTransaction;
 }

@@ -48,8 +48,11 @@ export interface HistoryQuery {
   id?: string;
   /** Only versions with lastUpdated >= since (ISO instant). */
   since?: string;
-  /** Only versions that were current at this instant (lastUpdated <= at and not superseded before it). */
-  at?: string;
+  /**
+   * Only versions that were current at some point in this period (the `_at` date's precision as
+   * a range of ISO instants): lastUpdated <= end, and not superseded at or before start.
+   */
+  at?: { start: string; end: string };
   /** Page size. */
   count: number;
   /** Opaque cursor returned as `nextCursor` by the previous page. */

@@ -1,0 +1,52 @@
+import { parseArgs } from 'node:util';
+import { ConfigError, loadConfig, settings } from '../config/load.js';
+import { serve } from './serve.js';
+
+const usage = `Kiln — a FHIR R4 server
+
+Usage: kiln <command> [options]
+
+Commands:
+  serve        start the FHIR server (default)
+  help         show this help
+
+Options (each has an environment twin; precedence: defaults < config file < environment < flags):
+${[{ flag: 'config', env: 'KILN_CONFIG', help: 'JSON config file (same shape as KilnConfig)' }, ...settings]
+  .map((s) => `  --${s.flag.padEnd(26)} ${s.help} [${s.env}]`)
+  .join('\n')}
+  --help                       show this help
+`;
+
+export async function main(argv: string[]): Promise<number> {
+  const options = Object.fromEntries([['config', { type: 'string' as const }], ['help', { type: 'boolean' as const, short: 'h' }], ...settings.map((s) => [s.flag, { type: 'string' as const }])]);
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, options, allowPositionals: true });
+  } catch (error) {
+    process.stderr.write(`${(error as Error).message}\n\n${usage}`);
+    return 2;
+  }
+  const values = parsed.values as Record<string, string | boolean | undefined>;
+  const command = parsed.positionals[0] ?? 'serve';
+  if (values.help || command === 'help') {
+    process.stdout.write(usage);
+    return 0;
+  }
+  try {
+    const flags = Object.fromEntries(Object.entries(values).filter(([, v]) => typeof v === 'string')) as Record<string, string>;
+    const config = loadConfig(flags);
+    switch (command) {
+      case 'serve':
+        return await serve(config);
+      default:
+        process.stderr.write(`Unknown command '${command}'\n\n${usage}`);
+        return 2;
+    }
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`kiln: ${error.message}\n`);
+      return 2;
+    }
+    throw error;
+  }
+}

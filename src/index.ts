@@ -1,0 +1,76 @@
+/**
+ * Kiln as a library: `createKiln(config)` returns a ready server; the component interfaces are
+ * exported so that users can plug their own store, validator and (later) authorization.
+ */
+import type { FastifyInstance } from 'fastify';
+import { defaultConfig, mergeConfig, type KilnOverrides } from './config/load.js';
+import type { KilnConfig } from './config/types.js';
+import { resourceTypesFor } from './fhir/resource-types.js';
+import type { InteractionContext } from './interactions/types.js';
+import { buildApp } from './server/app.js';
+import { loggerOptions } from './server/logger.js';
+import { openStore } from './store/open.js';
+import type { Store } from './store/types.js';
+import { createJsonSchemaValidator } from './validation/json-schema-validator.js';
+import type { Validator } from './validation/types.js';
+
+export type { KilnConfig } from './config/types.js';
+export type { KilnOverrides } from './config/load.js';
+export type { Store, StoreReader, StoreTransaction, StoredVersion, NewVersion, HistoryQuery, HistoryPage } from './store/types.js';
+export type { Validator } from './validation/types.js';
+export type { FhirRequest, FhirResponse, InteractionContext } from './interactions/types.js';
+export type { Resource, Bundle, BundleEntry, FhirVersion } from './fhir/types.js';
+export { FhirError } from './fhir/errors.js';
+export { route } from './interactions/router.js';
+export { SqlStore } from './store/sql/sql-store.js';
+export { openSqliteStore } from './store/sqlite/index.js';
+
+/** Components a user may replace; anything not given is built from the configuration. */
+export interface KilnComponents {
+  store: Store;
+  validator: Validator;
+}
+
+export interface Kiln {
+  readonly config: KilnConfig;
+  readonly app: FastifyInstance;
+  readonly context: InteractionContext;
+  /** Starts listening; resolves to the FHIR base URL. */
+  listen(): Promise<string>;
+  /** Stops accepting requests, finishes those in flight, then closes the store. */
+  close(): Promise<void>;
+}
+
+export async function createKiln(overrides: KilnOverrides = {}, components: Partial<KilnComponents> = {}): Promise<Kiln> {
+  const config = mergeConfig(defaultConfig(), overrides);
+  const store = components.store ?? (await openStore(config));
+  const context: InteractionContext = {
+    store,
+    validator: components.validator ?? createJsonSchemaValidator(config.fhirVersion),
+    config,
+    resourceTypes: resourceTypesFor(config.fhirVersion),
+    now: () => new Date(),
+  };
+  let baseUrl = config.baseUrl ?? `http://${config.host}:${config.port}`;
+  const app = buildApp({ context, baseUrl: () => baseUrl, logger: loggerOptions(config) });
+  let closed: Promise<void> | undefined;
+  return {
+    config,
+    app,
+    context,
+    async listen() {
+      await app.listen({ port: config.port, host: config.host });
+      const address = app.server.address();
+      if (!config.baseUrl && address && typeof address === 'object') {
+        const unspecified = address.address === '0.0.0.0' || address.address === '::';
+        const host = unspecified ? 'localhost' : address.family === 'IPv6' ? `[${address.address}]` : address.address;
+        baseUrl = `http://${host}:${address.port}`;
+      }
+      return baseUrl;
+    },
+    close() {
+      closed ??= app.close().then(() => store.close());
+      return closed;
+    },
+  };
+}

@@ -1,0 +1,127 @@
+// batch and transaction: https://hl7.org/fhir/R4/http.html#transaction
+import { FhirError, invalid, notSupported, tooLarge } from '../fhir/errors.js';
+import { outcomeForError } from '../fhir/operation-outcome.js';
+import type { Bundle, BundleEntry } from '../fhir/types.js';
+import { bundleJson, type EntryText } from './bundle-json.js';
+import { entryRequest, responseEntry, statusLine } from './bundle-entry.js';
+import { create } from './create.js';
+import { parseRoute } from './route.js';
+import { route } from './router.js';
+import type { FhirRequest, FhirResponse, InteractionContext } from './types.js';
+import { newResourceId } from './write.js';
+
+export async function processBundle(ctx: InteractionContext, request: FhirRequest): Promise<FhirResponse> {
+  const bundle = request.body as Bundle | undefined;
+  if (!bundle || typeof bundle !== 'object' || bundle.resourceType !== 'Bundle') {
+    throw invalid('POST to the server base needs a Bundle of type batch or transaction', ['Bundle']);
+  }
+  if (bundle.type !== 'batch' && bundle.type !== 'transaction') {
+    throw invalid(`Bundle type '${String(bundle.type)}' cannot be processed; use batch or transaction`, ['Bundle.type']);
+  }
+  const entries = bundle.entry ?? [];
+  if (!Array.isArray(entries)) throw invalid('Bundle.entry must be an array', ['Bundle.entry']);
+  const limit = bundle.type === 'batch' ? ctx.config.limits.maxBatchEntries : ctx.config.limits.maxTransactionEntries;
+  if (entries.length > limit) {
+    throw tooLarge(`This ${bundle.type} has ${entries.length} entries; the limit is ${limit}`);
+  }
+  const results = bundle.type === 'batch' ? await batch(ctx, request, entries) : await transaction(ctx, request, entries);
+  return { status: 200, json: bundleJson({ type: `${bundle.type}-response` }, results) };
+}
+
+/** Each entry on its own: a failure is reported in its entry and does not affect the others. */
+async function batch(ctx: InteractionContext, outer: FhirRequest, entries: BundleEntry[]): Promise<EntryText[]> {
+  const results: EntryText[] = [];
+  for (const [index, entry] of entries.entries()) {
+    try {
+      results.push(responseEntry(await route(ctx, entryRequest(entry, index, outer))));
+    } catch (error) {
+      const { status, outcome } = outcomeForError(error);
+      results.push({ response: { status: statusLine(status), outcome } });
+    }
+  }
+  return results;
+}
+
+/** Processing order of http.html#trules: deletes, creates, updates and patches, then reads. */
+const phase: Record<string, number> = { DELETE: 0, POST: 1, PUT: 2, PATCH: 2, GET: 3, HEAD: 3 };
+
+/** All entries in one store transaction: every write commits, or none does. */
+async function transaction(ctx: InteractionContext, outer: FhirRequest, entries: BundleEntry[]): Promise<EntryText[]> {
+  const requests = entries.map((entry, index) => entryRequest(entry, index, outer));
+  const assignedIds = new Map<number, string>();
+  const identities = new Map<string, string>();
+  requests.forEach((request, index) => {
+    const target = parseRoute(request.path, ctx.resourceTypes);
+    const fullUrl = entries[index].fullUrl;
+    if (request.method === 'POST' && target.kind === 'type') {
+      if (request.headers['if-none-exist']) throw notSupported(`Bundle entry ${index}: conditional create (ifNoneExist) is not supported yet`);
+      const id = newResourceId();
+      assignedIds.set(index, id);
+      if (fullUrl) identities.set(fullUrl, `${target.resourceType}/${id}`);
+    } else if ((request.method === 'PUT' || request.method === 'PATCH') && target.kind === 'instance' && fullUrl) {
+      identities.set(fullUrl, `${target.resourceType}/${target.id}`);
+    }
+  });
+  for (const request of requests) {
+    if (request.body && typeof request.body === 'object') rewriteReferences(request.body, identities);
+  }
+  checkNoOverlap(requests);
+
+  const order = requests.map((_, index) => index).sort((a, b) => phase[requests[a].method] - phase[requests[b].method] || a - b);
+  const results: EntryText[] = new Array(requests.length);
+  await ctx.store.transaction(async (tx) => {
+    const txCtx: InteractionContext = { ...ctx, tx };
+    for (const index of order) {
+      const request = requests[index];
+      try {
+        const target = parseRoute(request.path, ctx.resourceTypes);
+        const response =
+          request.method === 'POST' && target.kind === 'type'
+            ? await create(txCtx, request, target.resourceType, assignedIds.get(index))
+            : await route(txCtx, request);
+        results[index] = responseEntry(response);
+      } catch (error) {
+        throw entryFailure(error, index);
+      }
+    }
+  });
+  return results;
+}
+
+/** Rewrites references to entries' fullUrls (urn:uuid: or absolute) to the ids they were given. */
+function rewriteReferences(node: unknown, identities: Map<string, string>): void {
+  if (node === null || typeof node !== 'object') return;
+  if (Array.isArray(node)) {
+    for (const item of node) rewriteReferences(item, identities);
+    return;
+  }
+  const record = node as Record<string, unknown>;
+  for (const [key, value] of Object.entries(record)) {
+    if (key === 'reference' && typeof value === 'string') {
+      if (/^[A-Z][A-Za-z]+\?/.test(value)) throw notSupported(`Conditional reference '${value}' is not supported yet`);
+      const hash = value.indexOf('#');
+      const target = identities.get(hash > 0 ? value.slice(0, hash) : value);
+      if (target) record[key] = hash > 0 ? target + value.slice(hash) : target;
+    } else if (typeof value === 'object') {
+      rewriteReferences(value, identities);
+    }
+  }
+}
+
+/** A transaction may not touch one resource twice (http.html#trules). */
+function checkNoOverlap(requests: FhirRequest[]): void {
+  const seen = new Set<string>();
+  for (const [index, request] of requests.entries()) {
+    if (request.method === 'GET' || request.method === 'HEAD' || request.method === 'POST') continue;
+    const identity = request.path.replace(/^\/+|\/+$/g, '');
+    if (seen.has(identity)) throw invalid(`Bundle entry ${index}: ${identity} is the target of more than one entry of this transaction`, [`Bundle.entry[${index}]`]);
+    seen.add(identity);
+  }
+}
+
+/** The error that fails a whole transaction, saying which entry caused it. */
+function entryFailure(error: unknown, index: number): unknown {
+  if (!(error instanceof FhirError)) return error;
+  const issues = error.issues.map((issue) => ({ ...issue, diagnostics: `Bundle entry ${index}: ${issue.diagnostics}` }));
+  return new FhirError(error.category, issues[0]?.diagnostics ?? error.message, { issues, headers: error.headers });
+}

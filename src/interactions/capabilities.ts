@@ -1,0 +1,44 @@
+// capabilities: https://hl7.org/fhir/R4/http.html#capabilities
+import { readFileSync } from 'node:fs';
+import type { Resource } from '../fhir/types.js';
+import type { InteractionContext } from './types.js';
+
+const packageJson = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+export const KILN_VERSION = packageJson.version;
+
+const typeInteractions = ['read', 'vread', 'update', 'patch', 'delete', 'history-instance', 'history-type', 'create'];
+
+/** A CapabilityStatement describing what this server really does, built from its configuration. */
+export function capabilityStatement(ctx: InteractionContext, baseUrl: string): Resource {
+  const resources = [...ctx.resourceTypes].sort().map((type) => ({
+    type,
+    profile: `http://hl7.org/fhir/StructureDefinition/${type}`,
+    interaction: typeInteractions.map((code) => ({ code })),
+    versioning: 'versioned-update',
+    readHistory: true,
+    updateCreate: true,
+    conditionalCreate: false,
+    conditionalRead: 'not-supported',
+    conditionalUpdate: false,
+    conditionalDelete: 'not-supported',
+  }));
+  return {
+    resourceType: 'CapabilityStatement',
+    status: 'active',
+    date: new Date().toISOString(),
+    publisher: 'Kiln',
+    kind: 'instance',
+    software: { name: 'Kiln', version: KILN_VERSION },
+    implementation: { description: 'Kiln FHIR server', url: baseUrl },
+    fhirVersion: ctx.config.fhirVersion,
+    format: ['json', 'application/fhir+json', 'application/json'],
+    patchFormat: ['application/json-patch+json'],
+    rest: [
+      {
+        mode: 'server',
+        resource: resources,
+        interaction: [{ code: 'transaction' }, { code: 'batch' }, { code: 'history-system' }],
+      },
+    ],
+  };
+}

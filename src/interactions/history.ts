@@ -1,0 +1,42 @@
+// history: https://hl7.org/fhir/R4/http.html#history (instance, type and system level)
+import { parseDateRange } from '../fhir/dates.js';
+import type { HistoryQuery, StoredVersion } from '../store/types.js';
+import { bundleJson, type EntryText } from './bundle-json.js';
+import { etag } from './preconditions.js';
+import { pageSize, queryValue, requestUrl } from './query.js';
+import { reader } from './session.js';
+import type { FhirRequest, FhirResponse, InteractionContext } from './types.js';
+
+export async function history(ctx: InteractionContext, request: FhirRequest, resourceType?: string, id?: string): Promise<FhirResponse> {
+  const limits = ctx.config.limits;
+  const query: HistoryQuery = { count: pageSize(request, limits.defaultPageSize, limits.maxPageSize) };
+  if (resourceType) query.resourceType = resourceType;
+  if (id) query.id = id;
+  const since = queryValue(request, '_since');
+  if (since !== undefined) query.since = parseDateRange(since, '_since').start;
+  const at = queryValue(request, '_at');
+  if (at !== undefined) query.at = parseDateRange(at, '_at');
+  const cursor = queryValue(request, '_cursor');
+  if (cursor !== undefined) query.cursor = cursor;
+
+  const page = await reader(ctx).history(request.tenant, query);
+  const link = [{ relation: 'self', url: requestUrl(request) }];
+  if (page.nextCursor) link.push({ relation: 'next', url: requestUrl(request, { _cursor: page.nextCursor }) });
+  const json = bundleJson({ type: 'history', total: page.total, link }, page.versions.map((version) => historyEntry(request.baseUrl, version)));
+  return { status: 200, json };
+}
+
+function historyEntry(baseUrl: string, version: StoredVersion): EntryText {
+  const instanceUrl = `${version.resourceType}/${version.id}`;
+  const entry: EntryText = {
+    fullUrl: `${baseUrl}/${instanceUrl}`,
+    request: { method: version.method, url: version.method === 'POST' ? version.resourceType : instanceUrl },
+    response: {
+      status: version.deleted ? '204 No Content' : version.versionId === '1' ? '201 Created' : '200 OK',
+      etag: etag(version.versionId),
+      lastModified: version.lastUpdated,
+    },
+  };
+  if (version.json !== undefined) entry.resourceJson = version.json;
+  return entry;
+}

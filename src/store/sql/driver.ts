@@ -1,0 +1,34 @@
+/**
+ * The seam between the shared SQL store and a database engine. A backend folder (store/sqlite,
+ * store/postgres) provides a SqlDatabase and a Dialect; everything else is shared.
+ * SQL is written once with `?` placeholders; the dialect rewrites it for its engine.
+ */
+export type SqlValue = string | number | bigint | null | Uint8Array;
+
+export interface SqlExecutor {
+  /** Runs a statement that returns rows. */
+  query<Row = Record<string, unknown>>(sql: string, params?: SqlValue[]): Promise<Row[]>;
+  /** Runs a statement for its effect; returns the number of rows changed. */
+  execute(sql: string, params?: SqlValue[]): Promise<number>;
+}
+
+export interface SqlDatabase extends SqlExecutor {
+  readonly dialect: Dialect;
+  /** Runs `work` in one database transaction on one connection, committing on success. */
+  transaction<T>(work: (tx: SqlExecutor) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+export interface Dialect {
+  readonly name: 'sqlite' | 'postgres';
+  /** Column type of an auto-assigned 64-bit integer primary key. */
+  readonly autoKey: string;
+  /** Column type for 64-bit integers. */
+  readonly bigint: string;
+  /** Suffix that locks selected rows until the transaction ends ('' where writers are serialised). */
+  readonly forUpdate: string;
+  /** Whether an error is a unique-constraint violation. */
+  isUniqueViolation(error: unknown): boolean;
+  /** Whether an error means "the transaction lost a race; running it again may succeed". */
+  isRetryable(error: unknown): boolean;
+}

@@ -1,0 +1,67 @@
+import type { Dialect, SqlExecutor } from './driver.js';
+
+/**
+ * Versioned migrations shared by every SQL backend. Each is a list of statements built from
+ * the dialect's column types; a migration, once released, never changes: add a new one.
+ */
+export interface Migration {
+  version: number;
+  name: string;
+  statements: (dialect: Dialect) => string[];
+}
+
+export const migrations: Migration[] = [
+  {
+    version: 1,
+    name: 'resources and history',
+    statements: (d) => [
+      // Every version of every resource; `seq` orders history across the whole server.
+      `CREATE TABLE resource_version (
+        seq ${d.autoKey},
+        tenant TEXT NOT NULL,
+        type TEXT NOT NULL,
+        id TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        last_updated TEXT NOT NULL,
+        deleted INTEGER NOT NULL,
+        method TEXT NOT NULL,
+        json TEXT
+      )`,
+      `CREATE UNIQUE INDEX resource_version_identity ON resource_version (tenant, type, id, version)`,
+      `CREATE INDEX resource_version_type_seq ON resource_version (tenant, type, seq)`,
+      `CREATE INDEX resource_version_tenant_seq ON resource_version (tenant, seq)`,
+      // One row per logical resource, pointing at its current version. `rkey` is the key that
+      // search index tables will reference.
+      `CREATE TABLE resource (
+        rkey ${d.autoKey},
+        tenant TEXT NOT NULL,
+        type TEXT NOT NULL,
+        id TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        seq ${d.bigint} NOT NULL,
+        last_updated TEXT NOT NULL,
+        deleted INTEGER NOT NULL
+      )`,
+      `CREATE UNIQUE INDEX resource_identity ON resource (tenant, type, id)`,
+    ],
+  },
+];
+
+const ledger = `CREATE TABLE IF NOT EXISTS kiln_migration (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)`;
+
+/** Applies the migrations not yet recorded, each in its own transaction step. Returns how many ran. */
+export async function migrate(db: { transaction<T>(work: (tx: SqlExecutor) => Promise<T>): Promise<T>; dialect: Dialect }, beforeEach?: (tx: SqlExecutor) => Promise<void>): Promise<number> {
+  return db.transaction(async (tx) => {
+    if (beforeEach) await beforeEach(tx);
+    await tx.execute(ledger);
+    const applied = new Set((await tx.query<{ version: number }>('SELECT version FROM kiln_migration')).map((r) => Number(r.version)));
+    let count = 0;
+    for (const migration of migrations) {
+      if (applied.has(migration.version)) continue;
+      for (const statement of migration.statements(db.dialect)) await tx.execute(statement);
+      await tx.execute('INSERT INTO kiln_migration (version, name, applied_at) VALUES (?, ?, ?)', [migration.version, migration.name, new Date().toISOString()]);
+      count++;
+    }
+    return count;
+  });
+}

@@ -1,0 +1,178 @@
+import { FhirError } from '../../fhir/errors.js';
+import type { HistoryPage, HistoryQuery, NewVersion, Store, StoredVersion, StoreReader, StoreTransaction, WriteMethod } from '../types.js';
+import type { SqlDatabase, SqlExecutor, SqlValue } from './driver.js';
+
+interface VersionRow {
+  type: string;
+  id: string;
+  version: number;
+  last_updated: string;
+  deleted: number;
+  method: string;
+  json: string | null;
+  seq?: number | string;
+}
+
+const versionColumns = 'v.type, v.id, v.version, v.last_updated, v.deleted, v.method, v.json';
+
+/** Another writer took this version first; the unit of work may be run again. */
+export class ConcurrentWriteError extends FhirError {
+  constructor(resourceType: string, id: string, versionId: string) {
+    super('conflict', `Version ${versionId} of ${resourceType}/${id} was written concurrently`);
+  }
+}
+
+function toStoredVersion(row: VersionRow): StoredVersion {
+  const stored: StoredVersion = {
+    resourceType: row.type,
+    id: row.id,
+    versionId: String(row.version),
+    lastUpdated: row.last_updated,
+    deleted: Number(row.deleted) === 1,
+    method: row.method as WriteMethod,
+  };
+  if (row.json !== null) stored.json = row.json;
+  return stored;
+}
+
+/** Reads shared by the store (outside transactions) and by transactions. */
+class SqlReader implements StoreReader {
+  constructor(protected readonly sql: SqlExecutor, private readonly lockSuffix = '') {}
+
+  async readCurrent(tenant: string, resourceType: string, id: string): Promise<StoredVersion | undefined> {
+    const rows = await this.sql.query<VersionRow>(
+      `SELECT ${versionColumns} FROM resource r JOIN resource_version v ON v.seq = r.seq
+       WHERE r.tenant = ? AND r.type = ? AND r.id = ?`,
+      [tenant, resourceType, id],
+    );
+    return rows[0] && toStoredVersion(rows[0]);
+  }
+
+  async readCurrentLocked(tenant: string, resourceType: string, id: string): Promise<StoredVersion | undefined> {
+    if (!this.lockSuffix) return this.readCurrent(tenant, resourceType, id);
+    // Lock the logical row first (FOR UPDATE cannot apply to the joined version row's peers).
+    const locked = await this.sql.query<{ seq: number | string }>(
+      `SELECT seq FROM resource WHERE tenant = ? AND type = ? AND id = ?${this.lockSuffix}`,
+      [tenant, resourceType, id],
+    );
+    if (!locked[0]) return undefined;
+    const rows = await this.sql.query<VersionRow>(`SELECT ${versionColumns} FROM resource_version v WHERE v.seq = ?`, [locked[0].seq as SqlValue]);
+    return rows[0] && toStoredVersion(rows[0]);
+  }
+
+  async readVersion(tenant: string, resourceType: string, id: string, versionId: string): Promise<StoredVersion | undefined> {
+    const version = Number(versionId);
+    if (!Number.isSafeInteger(version) || version < 1) return undefined;
+    const rows = await this.sql.query<VersionRow>(
+      `SELECT ${versionColumns} FROM resource_version v WHERE v.tenant = ? AND v.type = ? AND v.id = ? AND v.version = ?`,
+      [tenant, resourceType, id, version],
+    );
+    return rows[0] && toStoredVersion(rows[0]);
+  }
+
+  async history(tenant: string, query: HistoryQuery): Promise<HistoryPage> {
+    const where: string[] = ['v.tenant = ?'];
+    const params: SqlValue[] = [tenant];
+    if (query.resourceType) {
+      where.push('v.type = ?');
+      params.push(query.resourceType);
+    }
+    if (query.id) {
+      where.push('v.id = ?');
+      params.push(query.id);
+    }
+    if (query.since) {
+      where.push('v.last_updated >= ?');
+      params.push(query.since);
+    }
+    if (query.at) {
+      where.push(`v.last_updated <= ? AND NOT EXISTS (SELECT 1 FROM resource_version n
+        WHERE n.tenant = v.tenant AND n.type = v.type AND n.id = v.id AND n.version > v.version AND n.last_updated <= ?)`);
+      params.push(query.at.end, query.at.start);
+    }
+    const filter = where.join(' AND ');
+    const [{ total }] = await this.sql.query<{ total: number | string }>(`SELECT COUNT(*) AS total FROM resource_version v WHERE ${filter}`, params);
+    const pageWhere = query.cursor ? `${filter} AND v.seq < ?` : filter;
+    const pageParams = query.cursor ? [...params, decodeCursor(query.cursor)] : params;
+    const rows = await this.sql.query<VersionRow>(
+      `SELECT ${versionColumns}, v.seq FROM resource_version v WHERE ${pageWhere} ORDER BY v.seq DESC LIMIT ?`,
+      [...pageParams, query.count + 1],
+    );
+    const page: HistoryPage = { versions: rows.slice(0, query.count).map(toStoredVersion), total: Number(total) };
+    if (rows.length > query.count) page.nextCursor = encodeCursor(rows[query.count - 1].seq!);
+    return page;
+  }
+}
+
+function encodeCursor(seq: number | string): string {
+  return `s${seq}`;
+}
+
+function decodeCursor(cursor: string): number {
+  const seq = /^s(\d{1,18})$/.exec(cursor);
+  if (!seq) throw new FhirError('invalid', `Invalid paging cursor '${cursor}'`);
+  return Number(seq[1]);
+}
+
+class SqlTransaction extends SqlReader implements StoreTransaction {
+  constructor(sql: SqlExecutor, private readonly db: SqlDatabase) {
+    super(sql, db.dialect.forUpdate);
+  }
+
+  readCurrentForUpdate(tenant: string, resourceType: string, id: string): Promise<StoredVersion | undefined> {
+    return this.readCurrentLocked(tenant, resourceType, id);
+  }
+
+  async writeVersion(tenant: string, version: NewVersion): Promise<void> {
+    const versionNumber = Number(version.versionId);
+    let inserted: { seq: number | string }[];
+    try {
+      inserted = await this.sql.query<{ seq: number | string }>(
+        `INSERT INTO resource_version (tenant, type, id, version, last_updated, deleted, method, json)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq`,
+        [tenant, version.resourceType, version.id, versionNumber, version.lastUpdated, version.deleted ? 1 : 0, version.method, version.json ?? null],
+      );
+    } catch (error) {
+      if (this.db.dialect.isUniqueViolation(error)) {
+        throw new ConcurrentWriteError(version.resourceType, version.id, version.versionId);
+      }
+      throw error;
+    }
+    await this.sql.execute(
+      `INSERT INTO resource (tenant, type, id, version, seq, last_updated, deleted) VALUES (?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (tenant, type, id) DO UPDATE SET version = excluded.version, seq = excluded.seq,
+         last_updated = excluded.last_updated, deleted = excluded.deleted`,
+      [tenant, version.resourceType, version.id, versionNumber, inserted[0].seq as SqlValue, version.lastUpdated, version.deleted ? 1 : 0],
+    );
+  }
+}
+
+export interface SqlStoreOptions {
+  /** How many times a unit of work that lost a race is run again. */
+  retries?: number;
+}
+
+/** The Store contract over any SQL database that provides the driver seam. */
+export class SqlStore extends SqlReader implements Store {
+  private readonly retries: number;
+
+  constructor(private readonly db: SqlDatabase, options: SqlStoreOptions = {}) {
+    super(db);
+    this.retries = options.retries ?? 3;
+  }
+
+  async transaction<T>(work: (tx: StoreTransaction) => Promise<T>): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.db.transaction((sql) => work(new SqlTransaction(sql, this.db)));
+      } catch (error) {
+        const lostRace = error instanceof ConcurrentWriteError || this.db.dialect.isRetryable(error);
+        if (!lostRace || attempt >= this.retries) throw error;
+      }
+    }
+  }
+
+  close(): Promise<void> {
+    return this.db.close();
+  }
+}
