@@ -49,17 +49,18 @@ export function statusLine(status: number): string {
 }
 
 /** An interaction's response as a response Bundle entry. */
-export function responseEntry(response: FhirResponse, fullUrl?: string): EntryText {
+export function responseEntry(response: FhirResponse, baseUrl: string): EntryText {
   const headers = response.headers ?? {};
+  const version = response.version;
   const entry: EntryText = {
     response: {
       status: statusLine(response.status),
       ...(headers.location ? { location: headers.location } : {}),
       ...(headers.etag ? { etag: headers.etag } : {}),
-      ...(headers['last-modified'] ? { lastModified: new Date(headers['last-modified']).toISOString() } : {}),
+      ...(version ? { lastModified: version.lastUpdated } : {}),
     },
   };
-  if (fullUrl) entry.fullUrl = fullUrl;
+  if (version) entry.fullUrl = `${baseUrl}/${version.resourceType}/${version.id}`;
   if (response.json !== undefined) entry.resourceJson = response.json;
   else if (response.resource) entry.resource = response.resource;
   return entry;

@@ -33,7 +33,7 @@ async function batch(ctx: InteractionContext, outer: FhirRequest, entries: Bundl
   const results: EntryText[] = [];
   for (const [index, entry] of entries.entries()) {
     try {
-      results.push(responseEntry(await route(ctx, entryRequest(entry, index, outer))));
+      results.push(responseEntry(await route(ctx, entryRequest(entry, index, outer)), outer.baseUrl));
     } catch (error) {
       const { status, outcome } = outcomeForError(error);
       results.push({ response: { status: statusLine(status), outcome } });
@@ -79,7 +79,7 @@ async function transaction(ctx: InteractionContext, outer: FhirRequest, entries:
           request.method === 'POST' && target.kind === 'type'
             ? await create(txCtx, request, target.resourceType, assignedIds.get(index))
             : await route(txCtx, request);
-        results[index] = responseEntry(response);
+        results[index] = responseEntry(response, outer.baseUrl);
       } catch (error) {
         throw entryFailure(error, index);
       }

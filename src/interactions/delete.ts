@@ -18,7 +18,8 @@ export async function deleteResource(ctx: InteractionContext, request: FhirReque
     return writeDeletion(ctx, tx, request.tenant, current);
   });
   const headers = deletion ? versionHeaders(deletion) : {};
-  if (returnPreference(request.headers.prefer) === 'minimal') return { status: 204, headers };
+  const done = deletion ? { headers, version: deletion } : { headers };
+  if (returnPreference(request.headers.prefer) === 'minimal') return { status: 204, ...done };
   const message = deletion ? `Deleted ${resourceType}/${id}` : `${resourceType}/${id} does not exist or was already deleted`;
-  return { status: 200, headers, resource: informational(message) };
+  return { status: 200, ...done, resource: informational(message) };
 }

@@ -16,6 +16,6 @@ export async function read(ctx: InteractionContext, request: FhirRequest, resour
 export function versionResponse(request: FhirRequest, version: StoredVersion, label: string): FhirResponse {
   const headers = versionHeaders(version);
   if (version.deleted) throw gone(`${label} has been deleted`, headers);
-  if (notModified(request.headers, version)) return { status: 304, headers };
-  return { status: 200, headers, json: version.json };
+  if (notModified(request.headers, version)) return { status: 304, headers, version };
+  return { status: 200, headers, version, json: version.json };
 }

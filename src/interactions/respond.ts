@@ -27,10 +27,10 @@ export function writeResponse(request: FhirRequest, status: number, version: Sto
   if (status === 201) headers.location = versionUrl(request.baseUrl, version);
   switch (returnPreference(request.headers.prefer)) {
     case 'minimal':
-      return { status, headers };
+      return { status, headers, version };
     case 'OperationOutcome':
-      return { status, headers, resource: informational(message) };
+      return { status, headers, version, resource: informational(message) };
     default:
-      return { status, headers, json: version.json };
+      return { status, headers, version, json: version.json };
   }
 }

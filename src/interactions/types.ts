@@ -1,6 +1,6 @@
 import type { KilnConfig } from '../config/types.js';
 import type { Resource } from '../fhir/types.js';
-import type { Store, StoreTransaction } from '../store/types.js';
+import type { Store, StoredVersion, StoreTransaction } from '../store/types.js';
 import type { Validator } from '../validation/types.js';
 
 /**
@@ -37,6 +37,8 @@ export interface FhirResponse {
   /** … or JSON text to return as is (stored bytes on the read path). */
   json?: string;
   headers?: Record<string, string>;
+  /** The version read or written, when there is one (Bundle entries use it). */
+  version?: StoredVersion;
 }
 
 /** The components every interaction is given. Nothing is read from ambient state. */

@@ -175,3 +175,35 @@ export function splitRaw(text: string, separator: string): string[] {
 export function unescapeValue(text: string): string {
   return text.includes('\\') ? text.replace(/\\([\\,$|])/g, '$1') : text;
 }
+
+/** A reference split into what the index stores. */
+export interface ParsedReference {
+  type: string | null;
+  id: string | null;
+  version: string | null;
+  /** Set for references that stay absolute (another server, `urn:uuid:`, canonical URLs). */
+  url: string | null;
+}
+
+const RELATIVE_REFERENCE = /^([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/([A-Za-z0-9\-.]{1,64}))?$/;
+const TRAILING_TYPE_ID = /\/([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/([A-Za-z0-9\-.]{1,64}))?$/;
+
+/**
+ * `Patient/1`, `Patient/1/_history/2`, or an absolute URL. An absolute URL under one of
+ * `baseUrls` (this server) is made relative; other absolute URLs keep `url` and, when they end in
+ * `Type/id`, also give the type (for `:Type` matching) but no local id. Contained (`#x`) → undefined.
+ */
+export function parseReference(text: string, baseUrls: readonly string[] = []): ParsedReference | undefined {
+  if (text.length === 0 || text.startsWith('#')) return undefined;
+  let m = RELATIVE_REFERENCE.exec(text);
+  if (m) return { type: m[1], id: m[2], version: m[3] ?? null, url: null };
+  for (const base of baseUrls) {
+    if (text.length > base.length + 1 && text.startsWith(base) && text[base.length] === '/') {
+      m = RELATIVE_REFERENCE.exec(text.slice(base.length + 1));
+      if (m) return { type: m[1], id: m[2], version: m[3] ?? null, url: null };
+    }
+  }
+  m = TRAILING_TYPE_ID.exec(text);
+  const url = m?.[3] ? text.slice(0, text.lastIndexOf('/_history/')) : text;
+  return { type: m?.[1] ?? null, id: null, version: m?.[3] ?? null, url };
+}

@@ -4,6 +4,7 @@ import { outcomeForError } from '../fhir/operation-outcome.js';
 import { route } from '../interactions/router.js';
 import type { FhirRequest, FhirResponse, InteractionContext } from '../interactions/types.js';
 import { JSON_TYPES, responseType, unsupportedMediaType } from './negotiation.js';
+import { OneLinePerRequest } from './request-log.js';
 
 export interface AppOptions {
   context: InteractionContext;
@@ -19,7 +20,7 @@ export function buildApp({ context, baseUrl, logger }: AppOptions): FastifyInsta
   const app = Fastify({
     logger,
     bodyLimit: context.config.limits.maxBodyBytes,
-    disableRequestLogging: true,
+    logController: new OneLinePerRequest(),
     routerOptions: { maxParamLength: 1000 },
     return503OnClosing: true,
   });
@@ -33,11 +34,6 @@ export function buildApp({ context, baseUrl, logger }: AppOptions): FastifyInsta
     }
   });
   app.addContentTypeParser('*', (request, _payload, done) => done(unsupportedMediaType(request.headers['content-type']), undefined));
-
-  app.addHook('onResponse', (request, reply, done) => {
-    request.log.info({ method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 }, 'request');
-    done();
-  });
 
   const handle = async (request: FastifyRequest, reply: FastifyReply) => {
     const fhirRequest = toFhirRequest(request, baseUrl());
