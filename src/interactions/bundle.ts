@@ -25,7 +25,22 @@ export async function processBundle(ctx: InteractionContext, request: FhirReques
     throw tooLarge(`This ${bundle.type} has ${entries.length} entries; the limit is ${limit}`);
   }
   const results = bundle.type === 'batch' ? await batch(ctx, request, entries) : await transaction(ctx, request, entries);
-  return { status: 200, json: bundleJson({ type: `${bundle.type}-response` }, results) };
+  return { status: 200, json: bundleJson({ type: `${bundle.type}-response` }, withoutRepeatedFullUrls(results)) };
+}
+
+/**
+ * bdl-7: one fullUrl may appear once per version. A read of a resource that the same Bundle
+ * wrote returns that version again; its entry keeps the resource but drops the repeated fullUrl.
+ */
+function withoutRepeatedFullUrls(entries: EntryText[]): EntryText[] {
+  const seen = new Set<string>();
+  for (const entry of entries) {
+    if (!entry.fullUrl) continue;
+    const key = `${entry.fullUrl}|${(entry.response as { etag?: string } | undefined)?.etag ?? ''}`;
+    if (seen.has(key)) delete entry.fullUrl;
+    else seen.add(key);
+  }
+  return entries;
 }
 
 /** Each entry on its own: a failure is reported in its entry and does not affect the others. */
@@ -88,24 +103,43 @@ async function transaction(ctx: InteractionContext, outer: FhirRequest, entries:
   return results;
 }
 
-/** Rewrites references to entries' fullUrls (urn:uuid: or absolute) to the ids they were given. */
+/**
+ * Rewrites links to entries' fullUrls (urn:uuid: or absolute) to the identities the entries got:
+ * in references, in uri-like elements, and in narrative links (http.html#trules).
+ */
 function rewriteReferences(node: unknown, identities: Map<string, string>): void {
   if (node === null || typeof node !== 'object') return;
   if (Array.isArray(node)) {
-    for (const item of node) rewriteReferences(item, identities);
+    node.forEach((item, index) => {
+      if (typeof item === 'string') node[index] = rewriteLink(item, identities);
+      else rewriteReferences(item, identities);
+    });
     return;
   }
   const record = node as Record<string, unknown>;
   for (const [key, value] of Object.entries(record)) {
-    if (key === 'reference' && typeof value === 'string') {
-      if (/^[A-Z][A-Za-z]+\?/.test(value)) throw notSupported(`Conditional reference '${value}' is not supported yet`);
-      const hash = value.indexOf('#');
-      const target = identities.get(hash > 0 ? value.slice(0, hash) : value);
-      if (target) record[key] = hash > 0 ? target + value.slice(hash) : target;
+    if (typeof value === 'string') {
+      if (key === 'reference' && /^[A-Z][A-Za-z]+\?/.test(value)) throw notSupported(`Conditional reference '${value}' is not supported yet`);
+      record[key] = key === 'div' ? rewriteNarrativeLinks(value, identities) : rewriteLink(value, identities);
     } else if (typeof value === 'object') {
       rewriteReferences(value, identities);
     }
   }
+}
+
+function rewriteLink(value: string, identities: Map<string, string>): string {
+  if (identities.size === 0) return value;
+  const hash = value.indexOf('#');
+  const target = identities.get(hash > 0 ? value.slice(0, hash) : value);
+  return target ? (hash > 0 ? target + value.slice(hash) : target) : value;
+}
+
+function rewriteNarrativeLinks(div: string, identities: Map<string, string>): string {
+  if (identities.size === 0) return div;
+  return div.replace(/(href|src)="([^"]*)"/g, (whole, attribute: string, link: string) => {
+    const target = identities.get(link);
+    return target ? `${attribute}="${target}"` : whole;
+  });
 }
 
 /** A transaction may not touch one resource twice (http.html#trules). */

@@ -18,7 +18,7 @@ export function capabilityStatement(ctx: InteractionContext, baseUrl: string): R
     readHistory: true,
     updateCreate: true,
     conditionalCreate: false,
-    conditionalRead: 'not-supported',
+    conditionalRead: 'full-support',
     conditionalUpdate: false,
     conditionalDelete: 'not-supported',
   }));

@@ -1,5 +1,6 @@
 // history: https://hl7.org/fhir/R4/http.html#history (instance, type and system level)
 import { parseDateRange } from '../fhir/dates.js';
+import { notFound } from '../fhir/errors.js';
 import type { HistoryQuery, StoredVersion } from '../store/types.js';
 import { bundleJson, type EntryText } from './bundle-json.js';
 import { etag } from './preconditions.js';
@@ -20,6 +21,9 @@ export async function history(ctx: InteractionContext, request: FhirRequest, res
   if (cursor !== undefined) query.cursor = cursor;
 
   const page = await reader(ctx).history(request.tenant, query);
+  if (resourceType && id && page.total === 0 && !(await reader(ctx).readCurrent(request.tenant, resourceType, id))) {
+    throw notFound(`${resourceType}/${id} is not known`);
+  }
   const link = [{ relation: 'self', url: requestUrl(request) }];
   if (page.nextCursor) link.push({ relation: 'next', url: requestUrl(request, { _cursor: page.nextCursor }) });
   const json = bundleJson({ type: 'history', total: page.total, link }, page.versions.map((version) => historyEntry(request.baseUrl, version)));

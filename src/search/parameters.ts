@@ -165,7 +165,7 @@ export class SearchParamRegistry {
       targets: sp.target ?? [],
       multipleOr: sp.multipleOr ?? true,
       multipleAnd: sp.multipleAnd ?? true,
-      modifiers: MODIFIERS[sp.type],
+      modifiers: special === 'text' || special === 'content' ? [] : MODIFIERS[sp.type],
       comparators: sp.type === 'number' || sp.type === 'date' || sp.type === 'quantity' ? (sp.comparator ?? ALL_PREFIXES) : [],
     };
     if (special) def.special = special;

@@ -1,22 +1,40 @@
-import { createRequire } from 'node:module';
 import type { Resource } from '../fhir/types.js';
-import { fhirTypeName, isSubtype, r4Model } from './model.js';
+import { r4Model } from './model.js';
+import { fhirpathEvaluator } from './path-fallback.js';
+import {
+  type PathNode,
+  type Step,
+  childStep,
+  childrenOf,
+  emptyStep,
+  equalityStep,
+  existsStep,
+  extensionStep,
+  firstStep,
+  identity,
+  indexStep,
+  lastStep,
+  literal,
+  logicStep,
+  notStep,
+  pipeline,
+  resolveStep,
+  rootNode,
+  typeFilterStep,
+  typeTestStep,
+  whereStep,
+} from './path-steps.js';
+
+export type { PathNode } from './path-steps.js';
+export { referencedType } from './path-steps.js';
 
 /**
- * A compiler for the FHIRPath subset SearchParameter expressions use (paths, `as`/`ofType`,
- * `where(resolve() is T)`, `where(x = 'v')`, `extension('url')`, `[n]`, `first()`, unions,
- * `%resource`). Results carry their FHIR type, taken from the R4 model, which extraction needs
- * (an Identifier and a ContactPoint look alike as JSON). Anything else is handed to the
- * `fhirpath` package, loaded only then.
+ * A compiler for the FHIRPath subset SearchParameter expressions use: paths, unions, `as`/`is`,
+ * `ofType()`, `where()`, `resolve()` (as a type test only), `extension('url')`, `exists()`,
+ * `empty()`, `not()`, `first()`, `last()`, `[n]`, `=`/`!=`, `and`/`or`, literals, `%resource`.
+ * Results carry their FHIR type from the R4 model, which extraction needs (an Identifier and a
+ * ContactPoint look alike as JSON). Anything else is handed to the `fhirpath` package.
  */
-
-export interface PathNode {
-  value: unknown;
-  /** FHIR type name: `Reference`, `dateTime`, `HumanName`, `Patient`, … */
-  type: string;
-  /** Model path used to find children: the type for data types, the element path for backbone elements. */
-  path: string;
-}
 
 export interface CompiledPath {
   evaluate(resource: Resource, focus?: readonly PathNode[]): PathNode[];
@@ -25,8 +43,6 @@ export interface CompiledPath {
   /** False when the expression is evaluated by the `fhirpath` package. */
   readonly fast: boolean;
 }
-
-type Step = (nodes: PathNode[], resource: Resource) => PathNode[];
 
 class Unsupported extends Error {}
 
@@ -53,7 +69,7 @@ export function splitUnion(expression: string): string[] {
 
 // ---- tokens ---------------------------------------------------------------------------------
 
-const TOKEN = /\s*(?:(`[^`]+`|%?[A-Za-z_][A-Za-z0-9_]*)|('(?:[^'\\]|\\.)*')|(\d+(?:\.\d+)?)|(!=|[.()[\]|=,]))/y;
+const TOKEN = /\s*(?:(`[^`]+`|[%$]?[A-Za-z_][A-Za-z0-9_]*)|('(?:[^'\\]|\\.)*')|(\d+(?:\.\d+)?)|(!=|[.()[\]|=,]))/y;
 
 function tokenize(text: string): string[] {
   const tokens: string[] = [];
@@ -67,120 +83,6 @@ function tokenize(text: string): string[] {
   return tokens;
 }
 
-// ---- children from the model -----------------------------------------------------------------
-
-interface Child {
-  key: string;
-  type: string;
-  path: string;
-  /** The element holds resources; their type comes from `resourceType` at run time. */
-  resource: boolean;
-}
-
-const childCache = new Map<string, Child[]>();
-
-function childrenOf(path: string, name: string): Child[] {
-  const cacheKey = `${path}.${name}`;
-  let children = childCache.get(cacheKey);
-  if (!children) {
-    children = resolveChild(path, name);
-    childCache.set(cacheKey, children);
-  }
-  return children;
-}
-
-function resolveChild(path: string, name: string): Child[] {
-  const model = r4Model();
-  const full = `${path}.${name}`;
-  const type = model.path2Type[full];
-  if (type) return [child(name, full, type)];
-  const choices = model.choiceTypePaths[full];
-  if (choices) return choices.map((c) => child(name + c, full + c, c));
-  const elsewhere = model.pathsDefinedElsewhere[full];
-  if (elsewhere) return [{ key: name, type: 'BackboneElement', path: elsewhere, resource: false }];
-  // Elements every type has, not listed per path in the model.
-  if (name === 'extension' || name === 'modifierExtension') return [child(name, 'Extension', 'Extension')];
-  if (name === 'id') return [child(name, full, 'string')];
-  return [];
-}
-
-function child(key: string, full: string, rawType: string): Child {
-  const type = fhirTypeName(rawType);
-  if (type === 'Element' || type === 'BackboneElement') return { key, type, path: full, resource: false };
-  return { key, type, path: type, resource: type === 'Resource' };
-}
-
-// ---- steps ------------------------------------------------------------------------------------
-
-function childStep(name: string): Step {
-  const byPath = new Map<string, Child[]>();
-  return (nodes) => {
-    const out: PathNode[] = [];
-    for (const node of nodes) {
-      const value = node.value as Record<string, unknown> | null;
-      if (value === null || typeof value !== 'object') continue;
-      let children = byPath.get(node.path);
-      if (!children) byPath.set(node.path, (children = childrenOf(node.path, name)));
-      for (const c of children) {
-        const v = value[c.key];
-        if (v === undefined || v === null) continue;
-        if (Array.isArray(v)) for (const item of v) push(out, item, c);
-        else push(out, v, c);
-      }
-    }
-    return out;
-  };
-}
-
-function push(out: PathNode[], value: unknown, c: Child): void {
-  if (value === null || value === undefined) return;
-  if (c.resource) {
-    const rt = (value as Resource).resourceType;
-    if (typeof rt === 'string') out.push({ value, type: rt, path: rt });
-  } else out.push({ value, type: c.type, path: c.path });
-}
-
-function typeStep(typeName: string): Step {
-  const wanted = fhirTypeName(typeName);
-  const memo = new Map<string, boolean>();
-  return (nodes) =>
-    nodes.filter((n) => {
-      let ok = memo.get(n.type);
-      if (ok === undefined) memo.set(n.type, (ok = n.type === wanted || isSubtype(n.type, wanted)));
-      return ok;
-    });
-}
-
-/** The resource type a Reference points to, from its `reference` (or `type`), without fetching it. */
-export function referencedType(reference: unknown, resource?: Resource): string | undefined {
-  const ref = reference as { reference?: unknown; type?: unknown } | null;
-  if (!ref || typeof ref !== 'object') return undefined;
-  const text = ref.reference;
-  if (typeof text === 'string') {
-    if (text.startsWith('#')) {
-      const contained = (resource?.contained as Resource[] | undefined)?.find((r) => r.id === text.slice(1));
-      return contained?.resourceType;
-    }
-    const parts = text.split('/');
-    const h = parts.lastIndexOf('_history');
-    const typeIndex = (h > 0 ? h : parts.length) - 2;
-    if (typeIndex >= 0 && /^[A-Z][A-Za-z]+$/.test(parts[typeIndex])) return parts[typeIndex];
-  }
-  return typeof ref.type === 'string' ? ref.type : undefined;
-}
-
-function resolveIsStep(typeName: string): Step {
-  return (nodes, resource) =>
-    nodes.filter((n) => {
-      const t = n.type === 'Reference' ? referencedType(n.value, resource) : n.type;
-      return t !== undefined && (typeName === 'Resource' || t === typeName);
-    });
-}
-
-function equalsStep(field: string, literal: string | boolean): Step {
-  return (nodes) => nodes.filter((n) => (n.value as Record<string, unknown> | null)?.[field] === literal);
-}
-
 // ---- parser -----------------------------------------------------------------------------------
 
 class Parser {
@@ -191,7 +93,7 @@ class Parser {
   ) {}
 
   parseAll(): Step {
-    const step = this.union();
+    const step = this.or();
     if (this.i < this.tokens.length) throw new Unsupported(`unexpected '${this.tokens[this.i]}'`);
     return step;
   }
@@ -206,54 +108,83 @@ class Parser {
     return t;
   }
 
+  private or(): Step {
+    let left = this.and();
+    while (this.peek() === 'or') {
+      this.take();
+      left = logicStep(left, this.and(), 'or');
+    }
+    return left;
+  }
+
+  private and(): Step {
+    let left = this.equality();
+    while (this.peek() === 'and') {
+      this.take();
+      left = logicStep(left, this.equality(), 'and');
+    }
+    return left;
+  }
+
+  private equality(): Step {
+    const left = this.union();
+    const op = this.peek();
+    if (op !== '=' && op !== '!=') return left;
+    this.take();
+    return equalityStep(left, this.union(), op === '!=');
+  }
+
   private union(): Step {
-    const terms = [this.term()];
+    const terms = [this.typeExpression()];
     while (this.peek() === '|') {
       this.take();
-      terms.push(this.term());
+      terms.push(this.typeExpression());
     }
     if (terms.length === 1) return terms[0];
     return (nodes, resource) => terms.flatMap((t) => t(nodes, resource));
   }
 
-  private term(): Step {
-    let steps: Step[] = [this.primary()];
+  private typeExpression(): Step {
+    let step = this.postfix();
+    for (let op = this.peek(); op === 'as' || op === 'is'; op = this.peek()) {
+      this.take();
+      const type = this.typeName();
+      step = op === 'as' ? pipeline([step, typeFilterStep(type)]) : typeTestStep(step, type);
+    }
+    return step;
+  }
+
+  private postfix(): Step {
+    const steps: Step[] = [this.primary()];
     for (;;) {
       const t = this.peek();
       if (t === '.') {
         this.take();
-        steps.push(this.member());
+        const name = ident(this.take());
+        steps.push(this.peek() === '(' ? this.functionCall(name) : childStep(name));
       } else if (t === '[') {
         this.take();
         const index = Number(this.take());
         this.take(']');
         if (!Number.isInteger(index)) throw new Unsupported('index');
-        steps.push((nodes) => (nodes.length > index ? [nodes[index]] : []));
-      } else if (t === 'as') {
-        this.take();
-        steps.push(typeStep(this.typeName()));
+        steps.push(indexStep(index));
       } else break;
     }
-    steps = steps.filter((s) => s !== identity);
-    if (steps.length === 1) return steps[0];
-    return (nodes, resource) => {
-      let current = nodes;
-      for (const step of steps) {
-        current = step(current, resource);
-        if (current.length === 0) break;
-      }
-      return current;
-    };
+    return pipeline(steps);
   }
 
   private primary(): Step {
     const t = this.take();
     if (t === '(') {
-      const inner = this.union();
+      const inner = this.or();
       this.take(')');
       return inner;
     }
-    if (t === '%resource' || t === '%rootResource') return (_nodes, resource) => [{ value: resource, type: resource.resourceType, path: resource.resourceType }];
+    if (t === '%resource' || t === '%rootResource') return (_nodes, resource) => [rootNode(resource)];
+    if (t === '$this') return identity;
+    if (t.startsWith("'")) return literal(unquote(t));
+    if (/^\d/.test(t)) return literal(Number(t));
+    if (t === 'true' || t === 'false') return literal(t === 'true');
     if (!/^[A-Za-z_`]/.test(t)) throw new Unsupported(`unexpected '${t}'`);
     const name = ident(t);
     if (this.peek() === '(') return this.functionCall(name);
@@ -264,31 +195,37 @@ class Parser {
     return childStep(name);
   }
 
-  private member(): Step {
-    const name = ident(this.take());
-    return this.peek() === '(' ? this.functionCall(name) : childStep(name);
-  }
-
   private functionCall(name: string): Step {
     this.take('(');
     let step: Step;
     switch (name) {
       case 'as':
       case 'ofType':
-        step = typeStep(this.typeName());
+        step = typeFilterStep(this.typeName());
+        break;
+      case 'where':
+        step = whereStep(this.or());
+        break;
+      case 'extension':
+        step = extensionStep(unquote(this.take()));
+        break;
+      case 'resolve':
+        step = resolveStep;
+        break;
+      case 'exists':
+        step = existsStep;
+        break;
+      case 'empty':
+        step = emptyStep;
+        break;
+      case 'not':
+        step = notStep;
         break;
       case 'first':
-        step = (nodes) => nodes.slice(0, 1);
+        step = firstStep;
         break;
-      case 'extension': {
-        const url = unquote(this.take());
-        const ext = childStep('extension');
-        const filter = equalsStep('url', url);
-        step = (nodes, resource) => filter(ext(nodes, resource), resource);
-        break;
-      }
-      case 'where':
-        step = this.condition();
+      case 'last':
+        step = lastStep;
         break;
       default:
         throw new Unsupported(`function ${name}()`);
@@ -297,25 +234,9 @@ class Parser {
     return step;
   }
 
-  private condition(): Step {
-    const first = this.take();
-    if (first === 'resolve') {
-      this.take('(');
-      this.take(')');
-      this.take('is');
-      return resolveIsStep(this.typeName());
-    }
-    const field = ident(first);
-    this.take('=');
-    const literal = this.take();
-    if (literal === 'true' || literal === 'false') return equalsStep(field, literal === 'true');
-    if (!literal.startsWith("'")) throw new Unsupported('where literal');
-    return equalsStep(field, unquote(literal));
-  }
-
   private typeName(): string {
     let name = this.take();
-    if (name === 'FHIR' && this.peek() === '.') {
+    if ((name === 'FHIR' || name === 'System') && this.peek() === '.') {
       this.take();
       name = this.take();
     }
@@ -323,8 +244,6 @@ class Parser {
     return name;
   }
 }
-
-const identity: Step = (nodes) => nodes;
 
 function ident(token: string): string {
   return token.startsWith('`') ? token.slice(1, -1) : token;
@@ -351,54 +270,6 @@ function resultPaths(expression: string, basePath: string): string[] {
   });
 }
 
-// ---- fhirpath fallback ------------------------------------------------------------------------
-
-interface FhirpathNode {
-  data?: unknown;
-  fhirNodeDataType?: string;
-  path?: string;
-}
-type FhirpathFn = (resource: unknown, env?: Record<string, unknown>) => unknown[];
-interface FhirpathModule {
-  compile(path: string | { base: string; expression: string }, model: unknown, options?: Record<string, unknown>): FhirpathFn;
-}
-
-const packageRequire = createRequire(import.meta.url);
-let fhirpathModule: FhirpathModule | undefined;
-
-function compileWithFhirpath(expression: string, basePath: string, baseType: string): CompiledPath {
-  fhirpathModule ??= packageRequire('fhirpath') as FhirpathModule;
-  const isResource = basePath === baseType && /^[A-Z]/.test(baseType) && r4Model().type2Parent[baseType] !== undefined;
-  const fn = fhirpathModule.compile(isResource ? expression : { base: basePath, expression }, r4Model(), { resolveInternalTypes: false });
-  return {
-    fast: false,
-    resultPaths: [basePath],
-    evaluate(resource, focus) {
-      const out: PathNode[] = [];
-      for (const node of focus ?? [{ value: resource, type: resource.resourceType, path: resource.resourceType }]) {
-        let results: unknown[];
-        try {
-          results = fn(node.value, { resource });
-        } catch {
-          continue; // e.g. resolve() outside the supported where(resolve() is T) form
-        }
-        for (const r of results) out.push(fromFhirpath(r));
-      }
-      return out;
-    },
-  };
-}
-
-function fromFhirpath(result: unknown): PathNode {
-  if (result && typeof result === 'object' && 'fhirNodeDataType' in result) {
-    const n = result as FhirpathNode;
-    const type = fhirTypeName(n.fhirNodeDataType ?? 'string');
-    return { value: n.data, type, path: type };
-  }
-  const type = typeof result === 'boolean' ? 'boolean' : typeof result === 'number' ? 'decimal' : 'string';
-  return { value: result, type, path: type };
-}
-
 // ---- entry point ------------------------------------------------------------------------------
 
 /**
@@ -409,35 +280,16 @@ export function compilePath(expression: string, baseType: string, basePath: stri
   let step: Step;
   try {
     step = new Parser(tokenize(expression), baseType).parseAll();
-    assertKnownPaths(expression, basePath);
   } catch (error) {
-    if (error instanceof Unsupported) return compileWithFhirpath(expression, basePath, baseType);
-    throw error;
+    if (!(error instanceof Unsupported)) throw error;
+    const isResource = basePath === baseType && r4Model().type2Parent[baseType] !== undefined;
+    return { fast: false, resultPaths: [basePath], evaluate: fhirpathEvaluator(expression, basePath, isResource) };
   }
   return {
     fast: true,
     resultPaths: resultPaths(expression, basePath),
     evaluate(resource, focus) {
-      return step((focus as PathNode[] | undefined) ?? [{ value: resource, type: resource.resourceType, path: resource.resourceType }], resource);
+      return step((focus as PathNode[] | undefined) ?? [rootNode(resource)], resource);
     },
   };
-}
-
-/** Rejects (to the fallback) plain paths the model does not know, rather than silently finding nothing. */
-function assertKnownPaths(expression: string, basePath: string): void {
-  for (const term of splitUnion(expression)) {
-    const m = /^\(*([A-Za-z][A-Za-z0-9]*)((?:\.[a-z][A-Za-z0-9]*)*)/.exec(term);
-    if (!m || !m[2]) continue;
-    const rooted = /^[A-Z]/.test(m[1]);
-    let paths = [rooted ? (basePath === m[1] || m[1] === 'Resource' || m[1] === 'DomainResource' ? basePath : m[1]) : basePath];
-    const segments = (rooted ? m[2] : `.${m[1]}${m[2]}`).slice(1).split('.');
-    for (const seg of segments) {
-      const next = paths.flatMap((p) => childrenOf(p, seg)).filter((c) => !c.resource);
-      if (next.length === 0) {
-        if (paths.length && !paths.some((p) => childrenOf(p, seg).some((c) => c.resource))) throw new Unsupported(`unknown element ${seg}`);
-        break;
-      }
-      paths = next.map((c) => c.path);
-    }
-  }
 }

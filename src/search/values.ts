@@ -121,6 +121,7 @@ export function numberRange(value: number): NumberRange {
 }
 
 function withHalfUnit(value: number, decimals: number): NumberRange {
+  if (decimals === 0) return { value, low: value - 0.5, high: value + 0.5 };
   const half = 5 * 10 ** -(decimals + 1);
   if (decimals + 1 > 0 && decimals + 1 <= 100) {
     // toFixed removes binary noise (5.4 - 0.05 = 5.3500000000000005).

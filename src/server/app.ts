@@ -49,11 +49,11 @@ export function buildApp({ context, baseUrl, logger }: AppOptions): FastifyInsta
     const { status, outcome, headers } = outcomeForError(fhirError);
     if (status >= 500) request.log.error({ err: error }, 'request failed');
     reply.headers(headers);
-    return send(reply, { status, resource: outcome }, JSON_TYPES[0], false);
+    return send(reply, { status, resource: outcome }, JSON_TYPES[0], prettyRequested(request));
   });
   app.setNotFoundHandler((request, reply) => {
     const { status, outcome } = outcomeForError(new FhirError('not-found', `Unknown path '${request.url}'`));
-    return send(reply, { status, resource: outcome }, JSON_TYPES[0], false);
+    return send(reply, { status, resource: outcome }, JSON_TYPES[0], prettyRequested(request));
   });
   return app;
 }
@@ -88,6 +88,10 @@ function toFhirRequest(request: FastifyRequest, base: string): FhirRequest {
     tenant: '',
     baseUrl: base,
   };
+}
+
+function prettyRequested(request: FastifyRequest): boolean {
+  return /[?&]_pretty=true(&|$)/.test(request.url);
 }
 
 function queryParam(request: FhirRequest, name: string): string | undefined {

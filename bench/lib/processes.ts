@@ -1,0 +1,101 @@
+/** Child processes of the bench (Kiln under test, the ceiling server) and their memory. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+
+const children = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of children) child.kill('SIGKILL');
+});
+
+export interface Spawned {
+  child: ChildProcess;
+  pid: number;
+  /** The last few KB of stdout+stderr, for error messages. */
+  output(): string;
+  exited: Promise<number | null>;
+  /** SIGTERM, then SIGKILL after `graceMs`; resolves when the process is gone. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+export function spawnProcess(args: string[], options: { cwd: string; env?: NodeJS.ProcessEnv }): Spawned {
+  const child = spawn(process.execPath, args, { cwd: options.cwd, env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.add(child);
+  let output = '';
+  const keep = (chunk: Buffer) => (output = (output + chunk.toString()).slice(-8000));
+  child.stdout!.on('data', keep);
+  child.stderr!.on('data', keep);
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code) => {
+      children.delete(child);
+      resolve(code);
+    }),
+  );
+  return {
+    child,
+    pid: child.pid!,
+    output: () => output,
+    exited,
+    async stop(graceMs = 10_000) {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+/** A loopback TCP port that was free a moment ago. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no free port'))));
+    });
+  });
+}
+
+/** VmRSS (current) and VmHWM (peak since start or the last reset) of a process, in MB. */
+export function memoryOf(pid: number): { rssMB: number; peakMB: number } | undefined {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const field = (name: string) => Number(/^(\w+):\s+(\d+) kB$/m.exec(status.split('\n').find((line) => line.startsWith(`${name}:`)) ?? '')?.[2]) / 1024;
+    return { rssMB: field('VmRSS'), peakMB: field('VmHWM') };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Resets the peak-RSS mark (Linux ≥ 4.0), so each scenario reports its own peak; false when not allowed. */
+export function resetPeakMemory(pid: number): boolean {
+  try {
+    writeFileSync(`/proc/${pid}/clear_refs`, '5');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Polls `url` as fast as is polite until it answers 2xx; returns the milliseconds since `since`
+ * (a performance.now() timestamp). Throws after `timeoutMs` or when `alive()` turns false.
+ */
+export async function waitForOk(url: string, since: number, options: { timeoutMs?: number; headers?: Record<string, string>; alive?: () => boolean } = {}): Promise<number> {
+  const deadline = since + (options.timeoutMs ?? 30_000);
+  let last = 'no answer';
+  for (;;) {
+    try {
+      const response = await fetch(url, { headers: options.headers });
+      await response.arrayBuffer();
+      if (response.ok) return performance.now() - since;
+      last = `HTTP ${response.status}`;
+    } catch (error) {
+      last = (error as Error).cause ? String((error as { cause: Error }).cause.message) : (error as Error).message;
+    }
+    if (options.alive && !options.alive()) throw new Error(`the process exited before ${url} answered (${last})`);
+    if (performance.now() > deadline) throw new Error(`${url} did not answer 2xx within ${options.timeoutMs ?? 30_000} ms (${last})`);
+    await new Promise((resolve) => setTimeout(resolve, 2));
+  }
+}

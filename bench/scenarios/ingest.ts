@@ -1,0 +1,125 @@
+/**
+ * ingest: transaction bundles, one patient's record each, posted by N concurrent clients; the
+ * bundles they depend on (practitioners and organizations) go first, one at a time, inside the
+ * timed span. Throughput counts the resources of committed bundles.
+ */
+import { basename } from 'node:path';
+import type { Bundle } from '../../src/fhir/types.js';
+import { syntheaFiles, readSyntheaBundle } from '../../src/generate/synthea.js';
+import { directoryBundles, patientBundle, patientRecord } from '../../src/generate/synthetic.js';
+import { call, describeFailure, type Target } from '../lib/fhir.js';
+import { runLoad, type Measurement } from '../lib/load.js';
+import { memoryOf, resetPeakMemory } from '../lib/processes.js';
+import { round, type BenchContext, type BenchOptions, type Scenario, type ScenarioResult } from '../lib/scenario.js';
+import { rewriteConditionals } from '../lib/synthea-rewrite.js';
+
+interface Payload {
+  body: string;
+  resources: number;
+}
+
+interface Workload {
+  source: string;
+  /** Sent one by one, first (the directory the patient bundles point at). */
+  prelude: Payload[];
+  bundles: Payload[];
+}
+
+export const ingest: Scenario = {
+  name: 'ingest',
+  describe: 'transaction bundles (one patient record each), concurrent clients → resources/s',
+  async run(ctx) {
+    const work = workload(ctx.options);
+    const total = [...work.prelude, ...work.bundles].reduce((sum, p) => sum + p.resources, 0);
+    ctx.log(`ingest: ${work.source}: ${work.prelude.length + work.bundles.length} bundles, ${total} resources`);
+    const details = { source: work.source, bundles: work.prelude.length + work.bundles.length, resources: total };
+
+    if (ctx.target.pid !== undefined) resetPeakMemory(ctx.target.pid);
+    const measured = await ingestInto(ctx, ctx.target, work);
+    const peakRssMB = ctx.target.pid !== undefined ? round(memoryOf(ctx.target.pid)?.peakMB) : undefined;
+    if ('failure' in measured) {
+      const status = measured.failure.startsWith('HTTP 501') ? 'not-supported' : 'failed';
+      return { scenario: 'ingest', status, note: `${status === 'not-supported' ? 'not supported by target: ' : ''}${measured.failure}`, details, peakRssMB };
+    }
+    const result: ScenarioResult = {
+      scenario: 'ingest',
+      status: measured.ok === 0 ? 'failed' : 'ok',
+      unit: 'resources/s',
+      target: measured,
+      peakRssMB,
+      details: { ...details, seconds: round(measured.elapsedS, 2)! },
+    };
+    if (measured.failed > 0) result.note = `${measured.failed} of ${work.bundles.length} bundles failed: ${measured.firstFailure}`;
+    if (ctx.ceiling && measured.sample && measured.ok > 0) {
+      await ctx.ceiling.answer({ POST: measured.sample });
+      const bare = await ingestInto(ctx, { ...ctx.target, baseUrl: ctx.ceiling.baseUrl, pid: undefined }, work);
+      if (!('failure' in bare)) {
+        const { sample: _sample, ...ceiling } = bare;
+        result.ceiling = ceiling;
+        result.fractionOfCeiling = measured.throughput / bare.throughput;
+      }
+    }
+    const { sample: _sample, ...target } = measured;
+    return { ...result, target };
+  },
+};
+
+async function ingestInto(ctx: BenchContext, target: Target, work: Workload): Promise<Measurement | { failure: string }> {
+  const started = performance.now();
+  let preludeResources = 0;
+  for (const payload of work.prelude) {
+    const answer = await call(target, 'POST', '', payload.body);
+    if (answer.status >= 300) return { failure: describeFailure(answer) };
+    preludeResources += payload.resources;
+  }
+  const preludeS = (performance.now() - started) / 1000;
+  const bundles = work.bundles;
+  let next = 0;
+  const measured = await runLoad({
+    baseUrl: target.baseUrl,
+    headers: { ...target.headers, 'content-type': 'application/fhir+json' },
+    connections: ctx.options.ingestConnections,
+    amount: bundles.length,
+    maxSeconds: 1800,
+    timeout: 300,
+    unitsOf: (context) => context.resources as number,
+    requests: [
+      {
+        method: 'POST',
+        path: '',
+        setupRequest(request, context) {
+          const payload = bundles[next++ % bundles.length];
+          context.resources = payload.resources;
+          request.body = payload.body;
+          return request;
+        },
+      },
+    ],
+  });
+  // A failing first bundle means the server cannot take this workload at all: report why.
+  if (measured.ok === 0 && measured.firstFailure) return { failure: measured.firstFailure };
+  const units = measured.units + preludeResources;
+  const elapsedS = measured.elapsedS + preludeS;
+  return { ...measured, units, elapsedS, throughput: units / elapsedS };
+}
+
+function workload(options: BenchOptions): Workload {
+  const payload = (bundle: Bundle): Payload => ({ body: JSON.stringify(bundle), resources: bundle.entry?.length ?? 0 });
+  if (options.synthea) {
+    const files = syntheaFiles(options.synthea);
+    if (files.length === 0) throw new Error(`no *.json or *.json.gz bundles in ${options.synthea}`);
+    const load = (path: string) => payload(options.syntheaRewriteConditionals ? rewriteConditionals(readSyntheaBundle(path)) : readSyntheaBundle(path));
+    const isPrelude = (path: string) => /(hospital|practitioner)Information/.test(basename(path));
+    return {
+      source: `Synthea bundles in ${options.synthea}${options.syntheaRewriteConditionals ? ' (conditionals rewritten: workaround)' : ''}`,
+      prelude: files.filter(isPrelude).map(load),
+      bundles: files.filter((path) => !isPrelude(path)).map(load),
+    };
+  }
+  const generation = { patients: options.patients, seed: options.seed };
+  return {
+    source: `synthetic, ${options.patients} patients, seed ${options.seed}`,
+    prelude: directoryBundles(generation).map(payload),
+    bundles: Array.from({ length: options.patients }, (_, i) => payload(patientBundle(patientRecord(generation, i)))),
+  };
+}

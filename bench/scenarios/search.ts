@@ -1,0 +1,59 @@
+/**
+ * search: a mix of common queries (by name, by demographics, a patient's observations by LOINC code,
+ * conditions by SNOMED code, a patient's encounters by date). Reports 'not supported by target' when
+ * the server answers 501 to GET /Patient?name=…, rather than any number.
+ */
+import type { Bundle } from '../../src/fhir/types.js';
+import { Random } from '../../src/generate/prng.js';
+import { patientBundle, patientRecord } from '../../src/generate/synthetic.js';
+import { FAMILY } from '../../src/generate/vocabulary.js';
+import { call, describeFailure, locationsOf } from '../lib/fhir.js';
+import { measureAgainstCeiling, type Scenario } from '../lib/scenario.js';
+
+const RECORDS = 50;
+
+export const search: Scenario = {
+  name: 'search',
+  describe: 'a mix of five searches (name, gender+birthdate, Observation by patient+LOINC, Condition by SNOMED, Encounter by patient+date)',
+  async run(ctx) {
+    const probe = await call(ctx.target, 'GET', `Patient?name=${encodeURIComponent(FAMILY[0])}`);
+    if (probe.status === 501) return { scenario: 'search', status: 'not-supported', note: `not supported by target (${describeFailure(probe)})` };
+    if (probe.status !== 200) return { scenario: 'search', status: 'failed', note: describeFailure(probe) };
+
+    // Full records (encounters, observations, conditions) so that every query has something to find.
+    const patientIds: string[] = [];
+    const options = { patients: RECORDS, seed: ctx.options.seed + 2_000_003 };
+    for (let i = 0; i < RECORDS; i++) {
+      const answer = await call(ctx.target, 'POST', '', JSON.stringify(patientBundle(patientRecord(options, i))));
+      if (answer.status >= 300) return { scenario: 'search', status: 'failed', note: `loading search data failed: ${describeFailure(answer)}` };
+      patientIds.push(locationsOf(JSON.parse(answer.text) as Bundle).find((l) => l.type === 'Patient')!.id);
+    }
+    const queries: ((rng: Random) => string)[] = [
+      (rng) => `Patient?name=${encodeURIComponent(rng.pick(FAMILY))}`,
+      (rng) => `Patient?gender=female&birthdate=ge${rng.int(1930, 2015)}-01-01`,
+      (rng) => `Observation?subject=Patient/${rng.pick(patientIds)}&code=${encodeURIComponent('http://loinc.org|8867-4')}`,
+      () => `Condition?code=${encodeURIComponent('http://snomed.info/sct|38341003')}`,
+      (rng) => `Encounter?subject=Patient/${rng.pick(patientIds)}&date=ge2020-01-01`,
+    ];
+    return measureAgainstCeiling(ctx, 'search', 'searches/s', (baseUrl) => {
+      const rng = new Random(ctx.options.seed);
+      let next = 0;
+      return {
+        baseUrl,
+        headers: ctx.target.headers,
+        connections: ctx.options.connections,
+        duration: ctx.options.duration,
+        requests: [
+          {
+            method: 'GET',
+            path: 'Patient',
+            setupRequest(request) {
+              request.path = queries[next++ % queries.length](rng);
+              return request;
+            },
+          },
+        ],
+      };
+    });
+  },
+};

@@ -1,0 +1,221 @@
+import type { Resource } from '../fhir/types.js';
+import { defaultRegistry, type SearchParamDefinition, type SearchParamRegistry, type SearchParamType } from './parameters.js';
+import { type CompiledPath, type PathNode, compilePath } from './path.js';
+import {
+  type CompositeComponentRows,
+  type IndexRows,
+  type RowContext,
+  dateRows,
+  emptyRows,
+  numberRows,
+  quantityRows,
+  referenceRows,
+  stringRows,
+  tokenRows,
+  uriRows,
+} from './rows.js';
+import { normalizeText } from './values.js';
+
+export type * from './rows.js';
+
+/**
+ * Index extraction: resource → typed index rows, driven by the SearchParameter expressions of its
+ * type. Expressions are compiled once per (registry, resource type) on first use and cached.
+ * `_id` and `_lastUpdated` produce no rows (the resource table has those columns).
+ */
+
+export interface ExtractOptions {
+  registry?: SearchParamRegistry;
+  /** This server's base URLs: absolute references under them are indexed as local `Type/id`. */
+  baseUrls?: readonly string[];
+  /** Produce `_text`/`_content` rows (default true). */
+  fullText?: boolean;
+}
+
+type Indexable = Exclude<SearchParamType, 'composite' | 'special'>;
+
+interface ParamPlan {
+  code: string;
+  type: Indexable;
+  path: CompiledPath;
+}
+
+interface CompositePlan {
+  code: string;
+  foci: { path: CompiledPath; components: { type: Indexable; path: CompiledPath; code: string }[] }[];
+}
+
+interface TypePlan {
+  params: ParamPlan[];
+  composites: CompositePlan[];
+  text: boolean;
+  content: boolean;
+}
+
+const plans = new WeakMap<SearchParamRegistry, Map<string, TypePlan>>();
+
+/** Compiles (or returns the cached) extraction plan of a resource type. */
+export function planFor(resourceType: string, registry: SearchParamRegistry = defaultRegistry()): TypePlan {
+  let byType = plans.get(registry);
+  if (!byType) plans.set(registry, (byType = new Map()));
+  let plan = byType.get(resourceType);
+  if (!plan) byType.set(resourceType, (plan = compilePlan(resourceType, registry)));
+  return plan;
+}
+
+function compilePlan(resourceType: string, registry: SearchParamRegistry): TypePlan {
+  const plan: TypePlan = { params: [], composites: [], text: false, content: false };
+  for (const def of registry.paramsFor(resourceType).values()) {
+    if (def.special === 'text') plan.text = true;
+    else if (def.special === 'content') plan.content = true;
+    if (def.special || !def.expression) continue;
+    if (def.type === 'composite') plan.composites.push(compileComposite(def, resourceType));
+    else if (def.type !== 'special') plan.params.push({ code: def.code, type: def.type, path: compilePath(def.expression, resourceType) });
+  }
+  return plan;
+}
+
+function compileComposite(def: SearchParamDefinition, resourceType: string): CompositePlan {
+  const foci = splitFoci(def.expression!).map((term) => {
+    const path = compilePath(term, resourceType);
+    const focusPath = path.resultPaths[0] ?? resourceType;
+    const components = (def.components ?? []).map((c) => ({
+      code: c.code,
+      type: (c.type === 'composite' || c.type === 'special' ? 'token' : c.type) as Indexable,
+      path: compilePath(c.expression, resourceType, focusPath),
+    }));
+    return { path, components };
+  });
+  return { code: def.code, foci };
+}
+
+function splitFoci(expression: string): string[] {
+  return expression.split('|').map((t) => t.trim()).filter(Boolean);
+}
+
+function addRows(type: Indexable, code: string, nodes: readonly PathNode[], ctx: RowContext, rows: IndexRows): void {
+  for (const node of nodes) {
+    switch (type) {
+      case 'string':
+        stringRows(code, node, rows.string);
+        break;
+      case 'token':
+        tokenRows(code, node, rows.token);
+        break;
+      case 'reference':
+        referenceRows(code, node, ctx, rows.reference);
+        break;
+      case 'date':
+        dateRows(code, node, rows.date);
+        break;
+      case 'number':
+        numberRows(code, node, rows.number);
+        break;
+      case 'quantity':
+        quantityRows(code, node, rows.quantity);
+        break;
+      case 'uri':
+        uriRows(code, node, rows.uri);
+        break;
+    }
+  }
+}
+
+/** The index rows of one resource version. */
+export function extractIndex(resource: Resource, options: ExtractOptions = {}): IndexRows {
+  const plan = planFor(resource.resourceType, options.registry);
+  const ctx: RowContext = { resource, baseUrls: options.baseUrls ?? [] };
+  const rows = emptyRows();
+  for (const p of plan.params) {
+    const nodes = p.path.evaluate(resource);
+    if (nodes.length === 0) continue;
+    const table = rows[p.type];
+    const before = table.length;
+    addRows(p.type, p.code, nodes, ctx, rows);
+    if (table.length - before > 1) dedupe(table as unknown as Record<string, unknown>[], before);
+  }
+  for (const c of plan.composites) {
+    for (const focus of c.foci) {
+      for (const node of focus.path.evaluate(resource)) {
+        const components: CompositeComponentRows[] = [];
+        for (const comp of focus.components) {
+          const part = emptyRows();
+          addRows(comp.type, comp.code, comp.path.evaluate(resource, [node]), ctx, part);
+          const compRows = part[comp.type];
+          if (compRows.length === 0) break;
+          components.push({ type: comp.type, rows: compRows } as CompositeComponentRows);
+        }
+        if (components.length === focus.components.length && components.length > 0) rows.composite.push({ param: c.code, components });
+      }
+    }
+  }
+  if (options.fullText !== false) addFullText(resource, plan, rows);
+  return rows;
+}
+
+/** Drops rows identical to an earlier row of the same parameter (e.g. one code under two paths). */
+function dedupe(table: Record<string, unknown>[], from: number): void {
+  let write = from;
+  outer: for (let read = from; read < table.length; read++) {
+    const row = table[read];
+    for (let i = from; i < write; i++) if (sameRow(table[i], row)) continue outer;
+    table[write++] = row;
+  }
+  table.length = write;
+}
+
+function sameRow(a: Record<string, unknown>, b: Record<string, unknown>): boolean {
+  for (const key in a) if (a[key] !== b[key]) return false;
+  return true;
+}
+
+// ---- _text and _content -----------------------------------------------------------------------
+
+const MAX_TEXT = 32_768;
+
+function addFullText(resource: Resource, plan: TypePlan, rows: IndexRows): void {
+  if (plan.text) {
+    const div = (resource.text as { div?: unknown } | undefined)?.div;
+    if (typeof div === 'string') {
+      const text = narrativeText(div);
+      if (text) rows.text.push({ param: '_text', value: normalizeText(text).slice(0, MAX_TEXT) });
+    }
+  }
+  if (plan.content) {
+    const parts: string[] = [];
+    collectStrings(resource, parts, 0);
+    if (parts.length) rows.text.push({ param: '_content', value: normalizeText(parts.join(' ')).slice(0, MAX_TEXT) });
+  }
+}
+
+function collectStrings(value: unknown, out: string[], depth: number): void {
+  if (depth > 32) return;
+  if (Array.isArray(value)) for (const v of value) collectStrings(v, out, depth + 1);
+  else if (value && typeof value === 'object') {
+    for (const key in value) {
+      const v = (value as Record<string, unknown>)[key];
+      // Narrative is `_text`; meta, ids, system URIs and references are not content.
+      if (key === 'text' && typeof v === 'object') continue;
+      if (key === 'meta' || key === 'id' || key === 'resourceType' || key === 'system' || key === 'reference' || key === 'url') continue;
+      if (typeof v === 'string') out.push(v);
+      else if (typeof v === 'object') collectStrings(v, out, depth + 1);
+    }
+  }
+}
+
+const ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: ' ' };
+
+/** The text of an XHTML narrative: tags dropped, common entities decoded, whitespace collapsed. */
+export function narrativeText(div: string): string {
+  return div
+    .replace(/<[^>]*>/g, ' ')
+    .replace(/&(#x[0-9a-f]+|#\d+|[a-z]+);/gi, (whole, name: string) => {
+      if (name[0] === '#') {
+        const cp = name[1] === 'x' || name[1] === 'X' ? parseInt(name.slice(2), 16) : parseInt(name.slice(1), 10);
+        return Number.isFinite(cp) && cp <= 0x10ffff ? String.fromCodePoint(cp) : ' ';
+      }
+      return ENTITIES[name.toLowerCase()] ?? whole;
+    })
+    .replace(/\s+/g, ' ')
+    .trim();
+}

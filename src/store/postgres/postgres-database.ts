@@ -1,0 +1,124 @@
+import pg from 'pg';
+import type { SqlDatabase, SqlExecutor, SqlValue } from '../sql/driver.js';
+import { postgresDialect, toPositional } from './dialect.js';
+
+export type IsolationLevel = 'READ COMMITTED' | 'REPEATABLE READ' | 'SERIALIZABLE';
+
+/** Runs statements on a pool (each statement may use a different connection) or on one client. */
+class PgExecutor implements SqlExecutor {
+  constructor(private readonly target: pg.Pool | pg.PoolClient) {}
+
+  async query<Row>(sql: string, params: SqlValue[] = []): Promise<Row[]> {
+    const result = await this.target.query(toPositional(sql), params);
+    return result.rows as Row[];
+  }
+
+  async execute(sql: string, params: SqlValue[] = []): Promise<number> {
+    const result = await this.target.query(toPositional(sql), params);
+    return result.rowCount ?? 0;
+  }
+}
+
+/** BIGINT (oid 20) as a number when it fits, as PGlite and SQLite return it; BigInt beyond. */
+const types = {
+  getTypeParser(oid: number, format?: 'text' | 'binary') {
+    if (oid === 20 && format !== 'binary') {
+      return (text: string) => {
+        const value = Number(text);
+        return Number.isSafeInteger(value) ? value : BigInt(text);
+      };
+    }
+    return pg.types.getTypeParser(oid, format as 'text');
+  },
+};
+
+/**
+ * PostgreSQL behind the SqlDatabase seam, over a pg.Pool. Reads outside transactions go to any
+ * pooled connection; a transaction holds one connection from BEGIN to COMMIT.
+ */
+export class PostgresDatabase implements SqlDatabase {
+  readonly dialect = postgresDialect;
+  private readonly direct: PgExecutor;
+  private closed?: Promise<void>;
+
+  constructor(
+    readonly pool: pg.Pool,
+    /** The isolation level of `transaction()` unless the caller asks for another. */
+    private readonly isolation: IsolationLevel = 'REPEATABLE READ',
+  ) {
+    this.direct = new PgExecutor(pool);
+    // An idle pooled connection that the server drops emits 'error' on the pool; without a
+    // listener that would crash the process. The pool discards the connection by itself.
+    pool.on('error', () => undefined);
+  }
+
+  query<Row>(sql: string, params?: SqlValue[]): Promise<Row[]> {
+    return this.direct.query<Row>(sql, params);
+  }
+
+  execute(sql: string, params?: SqlValue[]): Promise<number> {
+    return this.direct.execute(sql, params);
+  }
+
+  async transaction<T>(work: (tx: SqlExecutor) => Promise<T>, isolation: IsolationLevel = this.isolation): Promise<T> {
+    const client = await this.pool.connect();
+    let broken: Error | undefined;
+    try {
+      await client.query(`BEGIN ISOLATION LEVEL ${isolation}`);
+      const result = await work(new PgExecutor(client));
+      await client.query('COMMIT');
+      return result;
+    } catch (error) {
+      await client.query('ROLLBACK').catch((rollbackError: Error) => {
+        broken = rollbackError;
+      });
+      throw error;
+    } finally {
+      // A connection whose ROLLBACK failed is in an unknown state: destroy it, don't reuse it.
+      client.release(broken);
+    }
+  }
+
+  close(): Promise<void> {
+    this.closed ??= this.pool.end();
+    return this.closed;
+  }
+}
+
+export interface PoolSettings {
+  poolSize: number;
+  /** 0 = no timeout. */
+  statementTimeoutMs: number;
+}
+
+/** A pool for `url`; `schema`, when given, becomes the connections' search_path. */
+export function createPool(url: string, settings: PoolSettings, schema?: string): pg.Pool {
+  const config: pg.PoolConfig = {
+    connectionString: withSearchPath(url, schema),
+    max: settings.poolSize,
+    connectionTimeoutMillis: 10_000,
+    application_name: 'kiln',
+    types,
+  };
+  if (settings.statementTimeoutMs > 0) config.statement_timeout = settings.statementTimeoutMs;
+  return new pg.Pool(config);
+}
+
+const identifier = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
+
+export function assertSchemaName(schema: string): void {
+  if (!identifier.test(schema)) throw new Error(`Invalid schema name '${schema}': use letters, digits and _`);
+}
+
+/**
+ * Sets search_path through the connection's startup `options`, appended to any the URL already
+ * has (settings in the URL override pg's other config, so the URL is the one place to put it).
+ */
+function withSearchPath(url: string, schema: string | undefined): string {
+  if (!schema) return url;
+  assertSchemaName(schema);
+  const parsed = new URL(url);
+  const options = [parsed.searchParams.get('options'), `-c search_path=${schema}`].filter(Boolean).join(' ');
+  parsed.searchParams.set('options', options);
+  return parsed.toString();
+}
