@@ -24,6 +24,8 @@ export { FhirError } from './fhir/errors.js';
 export { route } from './interactions/router.js';
 export { SqlStore } from './store/sql/sql-store.js';
 export { openSqliteStore } from './store/sqlite/index.js';
+export { createJsonSchemaValidator } from './validation/json-schema-validator.js';
+export { resourceTypesFor } from './fhir/resource-types.js';
 
 /** Components a user may replace; anything not given is built from the configuration. */
 export interface KilnComponents {
@@ -66,6 +68,9 @@ export async function createKiln(overrides: KilnOverrides = {}, components: Part
         const host = unspecified ? 'localhost' : address.family === 'IPv6' ? `[${address.address}]` : address.address;
         baseUrl = `http://${host}:${address.port}`;
       }
+      // Load the compiled schemas now rather than on the first write, without delaying start-up.
+      const validator = context.validator as Partial<{ preload(): void }>;
+      if (typeof validator.preload === 'function') setImmediate(() => validator.preload!());
       return baseUrl;
     },
     close() {
