@@ -84,7 +84,3 @@ function systemTypeName(name: string): string {
       return 'string';
   }
 }
-
-export function isPrimitiveType(type: string): boolean {
-  return PRIMITIVES.has(type);
-}

@@ -212,7 +212,7 @@ function parseChain(
   for (const targetType of candidates) {
     const targetParams = ctx.registry.paramsFor(targetType);
     const nextCode = rest.split(/[.:]/)[0];
-    if (!targetParams.has(nextCode)) continue;
+    if (nextCode !== '_has' && !targetParams.has(nextCode)) continue;
     try {
       targets.push({ targetType, filter: parseFilter(rest, value, targetType, targetParams, ctx) });
     } catch (error) {

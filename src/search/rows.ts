@@ -103,8 +103,6 @@ export interface IndexRows {
   text: TextRow[];
 }
 
-export type RowTable = Exclude<keyof IndexRows, 'composite' | 'text'>;
-
 export function emptyRows(): IndexRows {
   return { string: [], token: [], reference: [], date: [], number: [], quantity: [], uri: [], composite: [], text: [] };
 }

@@ -251,6 +251,10 @@ describe('parseSearch: chains and _has', () => {
     assert.equal(inner.sourceType, 'Provenance');
     assert.deepEqual((inner.filter as ParamFilter).values, [{ type: 'reference', targetType: 'Practitioner', id: '1' }]);
 
+    const chained = only(parse('subject:Patient._has:Condition:patient:code=44054006')) as ChainFilter;
+    assert.equal(chained.targets[0].filter.kind, 'has');
+    assert.equal((chained.targets[0].filter as HasFilter).sourceType, 'Condition');
+
     const modified = only(parse('_has:Observation:patient:code:text=glucose', 'Patient')) as HasFilter;
     assert.equal((modified.filter as ParamFilter).modifier, 'text');
   });
