@@ -11,7 +11,7 @@ import { startCeiling, type Ceiling } from './lib/ceiling.js';
 import { seedPatients, type SeededPatient, type Target } from './lib/fhir.js';
 import { ensureBuilt, freshStorage, ROOT, startKiln, type KilnServer, type KilnStorage } from './lib/kiln.js';
 import { waitForOk } from './lib/processes.js';
-import { machine, table, type BenchReport } from './lib/report.js';
+import { loadAverage, machine, revision, table, type BenchReport } from './lib/report.js';
 import type { BenchContext, BenchOptions, Scenario, ScenarioResult } from './lib/scenario.js';
 import { create } from './scenarios/create.js';
 import { ingest } from './scenarios/ingest.js';
@@ -50,7 +50,9 @@ Options:
   --startup-runs N        starts measured, the first on empty storage (default 3, at least 2)
   --idle-ms MS            idle time after start-up before the RSS is read (default 2000)
   --no-ceiling            skip the bare-Fastify ceiling runs
-  --server-node-args A    extra node flags for the own Kiln, e.g. "--cpu-prof --cpu-prof-dir=/tmp/p"
+  --server-node-args=A    extra node flags for the own Kiln, e.g. --server-node-args="--cpu-prof"
+  --server-args=A         extra \`kiln serve\` flags for the own Kiln (with --synthea,
+                          --max-transaction-entries 10000 is added: its bundles exceed the default)
   --quick                 a smoke run: 5 patients, 1 s per scenario, small everything
   --out FILE              write the JSON report to FILE (default bench/results/<date>-<server>.json)
   -h, --help              this help
@@ -80,6 +82,7 @@ export function parseOptions(argv: string[]): BenchOptions {
       'idle-ms': { type: 'string' },
       'no-ceiling': { type: 'boolean' },
       'server-node-args': { type: 'string' },
+      'server-args': { type: 'string' },
       quick: { type: 'boolean' },
       out: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
@@ -120,6 +123,8 @@ export function parseOptions(argv: string[]): BenchOptions {
     idleMs: num('idle-ms', values['idle-ms'], quick ? 300 : 2000),
     ceiling: !values['no-ceiling'],
     serverNodeArgs: values['server-node-args']?.split(/\s+/).filter(Boolean) ?? [],
+    // Synthea patient bundles hold up to ~3,400 entries, over Kiln's default transaction limit.
+    serverArgs: [...(values.synthea ? ['--max-transaction-entries', '10000'] : []), ...(values['server-args']?.split(/\s+/).filter(Boolean) ?? [])],
     out: values.out,
   };
 }
@@ -128,6 +133,7 @@ class UsageRequest extends Error {}
 
 export async function runBench(options: BenchOptions, log: (line: string) => void): Promise<BenchReport> {
   const selected = SCENARIOS.filter((s) => options.scenarios.includes(s.name));
+  const loadAtStart = loadAverage();
   const headers: Record<string, string> = { accept: 'application/fhir+json', ...(options.token ? { authorization: `Bearer ${options.token}` } : {}) };
   const results: ScenarioResult[] = [];
   const attempt = async (scenario: Scenario, ctx: BenchContext) => {
@@ -156,7 +162,7 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
       target = { baseUrl: options.target, headers, pid: options.targetPid };
     } else if (rest.length) {
       storage = await freshStorage(options.backend, options.pgUrl);
-      kiln = await startKiln(options.kiln, storage, options.serverNodeArgs);
+      kiln = await startKiln(options.kiln, storage, options.serverNodeArgs, options.serverArgs);
       log(`Kiln (${options.kiln}, ${storage.describe}) listening on ${kiln.baseUrl}, pid ${kiln.process.pid}`);
       target = { baseUrl: kiln.baseUrl, headers, pid: kiln.process.pid };
     } else {
@@ -187,7 +193,9 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
   return {
     date: new Date().toISOString(),
     machine: machine(),
-    server: options.target ?? `kiln (${options.kiln}, ${options.backend})`,
+    revision: revision(ROOT),
+    loadAverage: { start: loadAtStart, end: loadAverage() },
+    server: options.target ?? `kiln (${options.kiln}, ${options.backend}${options.serverArgs.length ? `, ${options.serverArgs.join(' ')}` : ''})`,
     options: shown,
     results,
   };

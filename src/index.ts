@@ -3,6 +3,8 @@
  * exported so that users can plug their own store, validator and (later) authorization.
  */
 import type { FastifyInstance } from 'fastify';
+import { checkAnonymousBinding, createAuth } from './auth/index.js';
+import type { Authenticator, Authorizer } from './auth/types.js';
 import { defaultConfig, mergeConfig, type KilnOverrides } from './config/load.js';
 import type { KilnConfig } from './config/types.js';
 import { resourceTypesFor } from './fhir/resource-types.js';
@@ -20,6 +22,8 @@ export type { Store, StoreReader, StoreTransaction, StoredVersion, NewVersion, H
 export type { Validator } from './validation/types.js';
 export type { FhirRequest, FhirResponse, InteractionContext } from './interactions/types.js';
 export type { Resource, Bundle, BundleEntry, FhirVersion } from './fhir/types.js';
+export type { Principal, Authorizer, Authenticator, AccessTarget, Decision, Interaction, Reach, ReachCondition } from './auth/types.js';
+export { createRbacAuthorizer, createSmartAuthorizer, hashApiKey, withinReach } from './auth/index.js';
 export { FhirError } from './fhir/errors.js';
 export { route } from './interactions/router.js';
 export { SqlStore } from './store/sql/sql-store.js';
@@ -31,6 +35,10 @@ export { resourceTypesFor } from './fhir/resource-types.js';
 export interface KilnComponents {
   store: Store;
   validator: Validator;
+  /** Establishes the caller from the Authorization header (default: from auth.mode). */
+  authenticator: Authenticator;
+  /** Decides what the caller may do (default: auth.strategy, rbac or smart). */
+  authorizer: Authorizer;
 }
 
 export interface Kiln {
@@ -45,6 +53,8 @@ export interface Kiln {
 
 export async function createKiln(overrides: KilnOverrides = {}, components: Partial<KilnComponents> = {}): Promise<Kiln> {
   const config = mergeConfig(defaultConfig(), overrides);
+  checkAnonymousBinding(config);
+  const auth = createAuth(config, components);
   const store = components.store ?? (await openStore(config));
   const context: InteractionContext = {
     store,
@@ -52,9 +62,11 @@ export async function createKiln(overrides: KilnOverrides = {}, components: Part
     config,
     resourceTypes: resourceTypesFor(config.fhirVersion),
     now: () => new Date(),
+    authorizer: auth.authorizer,
+    capabilitySecurity: () => auth.security.capabilitySecurity(),
   };
   let baseUrl = config.baseUrl ?? `http://${config.host}:${config.port}`;
-  const app = buildApp({ context, baseUrl: () => baseUrl, logger: loggerOptions(config) });
+  const app = buildApp({ context, baseUrl: () => baseUrl, logger: loggerOptions(config), auth });
   let closed: Promise<void> | undefined;
   return {
     config,

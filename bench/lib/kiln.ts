@@ -53,10 +53,10 @@ export interface KilnServer {
   startupMs: number;
 }
 
-export async function startKiln(build: KilnBuild, storage: KilnStorage, nodeArgs: string[] = []): Promise<KilnServer> {
+export async function startKiln(build: KilnBuild, storage: KilnStorage, nodeArgs: string[] = [], serverArgs: string[] = []): Promise<KilnServer> {
   const port = await freePort();
   const entry = build === 'dist' ? ['bin/kiln.js'] : ['--import', 'tsx', 'bench/kiln-source.ts'];
-  const args = [...nodeArgs, ...entry, 'serve', '--port', String(port), '--host', '127.0.0.1', '--log-level', 'warn', ...storage.flags];
+  const args = [...nodeArgs, ...entry, 'serve', '--port', String(port), '--host', '127.0.0.1', '--log-level', 'warn', ...storage.flags, ...serverArgs];
   const since = performance.now();
   const child = spawnProcess(args, { cwd: ROOT, env: { KILN_CONFIG: '' } });
   const baseUrl = `http://127.0.0.1:${port}`;

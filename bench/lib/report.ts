@@ -1,6 +1,7 @@
 /** The bench's report: machine description, the results table and the JSON document. */
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { availableParallelism, cpus, release, totalmem } from 'node:os';
+import { availableParallelism, cpus, loadavg, release, totalmem } from 'node:os';
 import type { BenchOptions, ScenarioResult } from './scenario.js';
 
 export interface Machine {
@@ -16,8 +17,27 @@ export interface BenchReport {
   machine: Machine;
   /** What was measured: 'kiln (dist, sqlite)' or the --target URL. */
   server: string;
+  /** The Kiln source measured: git commit, '+modified' when the working tree differs from it. */
+  revision: string;
+  /** 1-minute load average when the run started and ended: other work on the machine skews figures. */
+  loadAverage: { start: number; end: number };
   options: Omit<BenchOptions, 'token'>;
   results: ScenarioResult[];
+}
+
+/** Read-only git queries; 'unknown' outside a git checkout. */
+export function revision(root: string): string {
+  try {
+    const git = (...args: string[]) => execFileSync('git', args, { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    const dirty = git('status', '--porcelain', '--', 'src') !== '';
+    return `${git('rev-parse', '--short', 'HEAD')}${dirty ? '+modified' : ''}`;
+  } catch {
+    return 'unknown';
+  }
+}
+
+export function loadAverage(): number {
+  return Math.round(loadavg()[0] * 100) / 100;
 }
 
 export function machine(): Machine {
@@ -35,7 +55,9 @@ const number = (value: number | undefined, digits = 0) => (value === undefined |
 /** A plain-text table, one row per scenario. */
 export function table(report: BenchReport): string {
   const { machine: m } = report;
-  const lines = [`Kiln bench · ${report.date} · ${report.server} · ${m.cpu}, ${m.cores} cores, ${m.memoryGB} GB · node ${m.node}`];
+  const lines = [
+    `Kiln bench · ${report.date} · ${report.server} @ ${report.revision} · ${m.cpu}, ${m.cores} cores, ${m.memoryGB} GB · node ${m.node} · load ${report.loadAverage.start} → ${report.loadAverage.end}`,
+  ];
   const header = ['scenario', 'throughput', 'p50 ms', 'p95 ms', 'p99 ms', 'failed', 'peak RSS', 'ceiling', 'of ceiling'];
   const rows: string[][] = [];
   const notes: string[] = [];

@@ -26,6 +26,8 @@ export interface BenchOptions {
   idleMs: number;
   ceiling: boolean;
   serverNodeArgs: string[];
+  /** Extra `kiln serve` flags for the own Kiln. */
+  serverArgs: string[];
   out?: string;
 }
 

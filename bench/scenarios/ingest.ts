@@ -38,8 +38,8 @@ export const ingest: Scenario = {
     const measured = await ingestInto(ctx, ctx.target, work);
     const peakRssMB = ctx.target.pid !== undefined ? round(memoryOf(ctx.target.pid)?.peakMB) : undefined;
     if ('failure' in measured) {
-      const status = measured.failure.startsWith('HTTP 501') ? 'not-supported' : 'failed';
-      return { scenario: 'ingest', status, note: `${status === 'not-supported' ? 'not supported by target: ' : ''}${measured.failure}`, details, peakRssMB };
+      const status = measured.unsupported ? 'not-supported' : 'failed';
+      return { scenario: 'ingest', status, note: `${measured.unsupported ? 'not supported by target: ' : ''}${measured.failure}`, details, peakRssMB };
     }
     const result: ScenarioResult = {
       scenario: 'ingest',
@@ -64,12 +64,14 @@ export const ingest: Scenario = {
   },
 };
 
-async function ingestInto(ctx: BenchContext, target: Target, work: Workload): Promise<Measurement | { failure: string }> {
+type Failure = { failure: string; unsupported: boolean };
+
+async function ingestInto(ctx: BenchContext, target: Target, work: Workload): Promise<Measurement | Failure> {
   const started = performance.now();
   let preludeResources = 0;
   for (const payload of work.prelude) {
     const answer = await call(target, 'POST', '', payload.body);
-    if (answer.status >= 300) return { failure: describeFailure(answer) };
+    if (answer.status >= 300) return { failure: describeFailure(answer), unsupported: answer.status === 501 };
     preludeResources += payload.resources;
   }
   const preludeS = (performance.now() - started) / 1000;
@@ -96,8 +98,11 @@ async function ingestInto(ctx: BenchContext, target: Target, work: Workload): Pr
       },
     ],
   });
-  // A failing first bundle means the server cannot take this workload at all: report why.
-  if (measured.ok === 0 && measured.firstFailure) return { failure: measured.firstFailure };
+  // No bundle committed: the server cannot take this workload at all; say why.
+  if (measured.ok === 0) {
+    const statuses = Object.entries(measured.statuses).map(([status, n]) => `${status} ×${n}`).join(', ');
+    return { failure: `no bundle committed (HTTP ${statuses || 'no answers'}); first failure: ${measured.firstFailure}`, unsupported: Boolean(measured.statuses['501']) };
+  }
   const units = measured.units + preludeResources;
   const elapsedS = measured.elapsedS + preludeS;
   return { ...measured, units, elapsedS, throughput: units / elapsedS };

@@ -18,7 +18,7 @@ export const startup: Scenario = {
       const times: number[] = [];
       let idle: { rssMB: number; peakMB: number } | undefined;
       for (let run = 0; run < Math.max(2, options.startupRuns); run++) {
-        const kiln = await startKiln(options.kiln, storage, options.serverNodeArgs);
+        const kiln = await startKiln(options.kiln, storage, options.serverNodeArgs, options.serverArgs);
         times.push(kiln.startupMs);
         if (run === 0) {
           await new Promise((resolve) => setTimeout(resolve, options.idleMs));

@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, settings } from '../config/load.js';
 import { serve } from './serve.js';
+import { tokenCommand, tokenOptions, tokenUsage } from './token.js';
 
 const usage = `Kiln — a FHIR R4 server
 
@@ -8,6 +9,7 @@ Usage: kiln <command> [options]
 
 Commands:
   serve        start the FHIR server (default)
+  token        mint a bearer token for dev mode (options below)
   help         show this help
 
 Options (each has an environment twin; precedence: defaults < config file < environment < flags):
@@ -15,10 +17,12 @@ ${[{ flag: 'config', env: 'KILN_CONFIG', help: 'JSON config file (same shape as 
   .map((s) => `  --${s.flag.padEnd(26)} ${s.help} [${s.env}]`)
   .join('\n')}
   --help                       show this help
+
+${tokenUsage}
 `;
 
 export async function main(argv: string[]): Promise<number> {
-  const options = Object.fromEntries([['config', { type: 'string' as const }], ['help', { type: 'boolean' as const, short: 'h' }], ...settings.map((s) => [s.flag, { type: 'string' as const }])]);
+  const options = Object.fromEntries([['config', { type: 'string' as const }], ['help', { type: 'boolean' as const, short: 'h' }], ...settings.map((s) => [s.flag, { type: 'boolean' in s ? ('boolean' as const) : ('string' as const) }]), ...Object.entries(tokenOptions)]);
   let parsed;
   try {
     parsed = parseArgs({ args: argv, options, allowPositionals: true });
@@ -33,11 +37,17 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   try {
-    const flags = Object.fromEntries(Object.entries(values).filter(([, v]) => typeof v === 'string')) as Record<string, string>;
+    const flags = Object.fromEntries(
+      Object.entries(values)
+        .filter(([name, v]) => typeof v === 'string' || (v === true && name !== 'help'))
+        .map(([name, v]) => [name, String(v)]),
+    ) as Record<string, string>;
     const config = loadConfig(flags);
     switch (command) {
       case 'serve':
         return await serve(config);
+      case 'token':
+        return await tokenCommand(config, flags);
       default:
         process.stderr.write(`Unknown command '${command}'\n\n${usage}`);
         return 2;

@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { FhirVersion } from '../fhir/types.js';
-import type { KilnConfig } from './types.js';
+import { defaultAuthConfig, validateAuthConfig } from './auth.js';
+import type { AuthConfig, AuthMode, KilnConfig } from './types.js';
 
 export type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? DeepPartial<T[K]> : T[K] };
 export type KilnOverrides = DeepPartial<KilnConfig>;
@@ -19,8 +20,12 @@ export function defaultConfig(): KilnConfig {
       maxTransactionEntries: 1000,
       defaultPageSize: 20,
       maxPageSize: 1000,
+      maxConditionalDeletes: 1,
     },
     logging: { level: 'info', pretty: Boolean(process.stdout.isTTY) },
+    auth: defaultAuthConfig(),
+    tenancy: { enabled: false, claim: 'custom:tenantId' },
+    allowAnonymous: false,
   };
 }
 
@@ -48,6 +53,14 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 /** A setting source: a name → value function (environment variables or parsed CLI flags). */
 type Source = (name: string) => string | undefined;
 
+const boolean = (name: string, raw: string): boolean => {
+  if (/^(true|1|yes)$/i.test(raw)) return true;
+  if (/^(false|0|no)$/i.test(raw)) return false;
+  throw new ConfigError(`${name} must be true or false, got '${raw}'`);
+};
+
+const list = (raw: string): string[] => raw.split(',').map((item) => item.trim()).filter(Boolean);
+
 const integer = (name: string, raw: string | undefined): number | undefined => {
   if (raw === undefined) return undefined;
   if (!/^\d+$/.test(raw)) throw new ConfigError(`${name} must be a whole number, got '${raw}'`);
@@ -72,7 +85,15 @@ export const settings = [
   { flag: 'max-transaction-entries', env: 'KILN_MAX_TRANSACTION_ENTRIES', help: 'most entries in a transaction Bundle (default 1000)', set: (v: string) => ({ limits: { maxTransactionEntries: integer('max-transaction-entries', v) } }) },
   { flag: 'default-page-size', env: 'KILN_DEFAULT_PAGE_SIZE', help: 'page size without _count (default 20)', set: (v: string) => ({ limits: { defaultPageSize: integer('default-page-size', v) } }) },
   { flag: 'max-page-size', env: 'KILN_MAX_PAGE_SIZE', help: 'largest _count honoured (default 1000)', set: (v: string) => ({ limits: { maxPageSize: integer('max-page-size', v) } }) },
+  { flag: 'max-conditional-deletes', env: 'KILN_MAX_CONDITIONAL_DELETES', help: 'most resources one conditional delete may delete (default 1: several matches are a 412)', set: (v: string) => ({ limits: { maxConditionalDeletes: integer('max-conditional-deletes', v) } }) },
   { flag: 'log-level', env: 'KILN_LOG_LEVEL', help: 'fatal|error|warn|info|debug|trace|silent (default info)', set: (v: string) => ({ logging: { level: v } }) },
+  { flag: 'auth-mode', env: 'KILN_AUTH_MODE', help: 'none (default, loopback only) | jwt | dev', set: (v: string) => ({ auth: { mode: v as AuthMode } }) },
+  { flag: 'allow-anonymous', env: 'KILN_ALLOW_ANONYMOUS', boolean: true, help: "allow auth mode 'none' on a non-loopback address", set: (v: string) => ({ allowAnonymous: boolean('allow-anonymous', v) }) },
+  { flag: 'oidc-issuer', env: 'KILN_OIDC_ISSUER', help: 'expected token issuer (jwt mode); OIDC discovery starts here', set: (v: string) => ({ auth: { issuer: v } }) },
+  { flag: 'oidc-audience', env: 'KILN_OIDC_AUDIENCE', help: 'accepted token audiences, comma-separated (jwt mode)', set: (v: string) => ({ auth: { audience: list(v) } }) },
+  { flag: 'jwks-uri', env: 'KILN_JWKS_URI', help: "the issuer's JWKS URL (default: from OIDC discovery)", set: (v: string) => ({ auth: { jwksUri: v } }) },
+  { flag: 'auth-strategy', env: 'KILN_AUTH_STRATEGY', help: 'authorization: rbac (default) | smart', set: (v: string) => ({ auth: { strategy: v as AuthConfig['strategy'] } }) },
+  { flag: 'multi-tenancy', env: 'KILN_MULTI_TENANCY', boolean: true, help: 'serve FHIR under /tenant/{id}/ (default false)', set: (v: string) => ({ tenancy: { enabled: boolean('multi-tenancy', v) } }) },
 ] as const;
 
 export class ConfigError extends Error {}
@@ -119,5 +140,6 @@ function validateConfig(config: KilnConfig): KilnConfig {
   for (const [name, value] of Object.entries(config.limits)) {
     if (!Number.isInteger(value) || value < 1) throw new ConfigError(`limits.${name} must be a positive whole number`);
   }
+  validateAuthConfig(config);
   return config;
 }

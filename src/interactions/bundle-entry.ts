@@ -31,7 +31,10 @@ export function entryRequest(entry: BundleEntry, index: number, outer: FhirReque
   if (method === 'PATCH' && entry.resource?.resourceType === 'Binary') {
     ({ body, contentType: headers['content-type'] } = binaryPatch(entry.resource, index));
   }
-  return { method: method as FhirRequest['method'], path, query, headers, body, tenant: outer.tenant, baseUrl: outer.baseUrl };
+  const result: FhirRequest = { method: method as FhirRequest['method'], path, query, headers, body, tenant: outer.tenant, baseUrl: outer.baseUrl };
+  // Each entry is authorized as the caller of the whole Bundle.
+  if (outer.principal) result.principal = outer.principal;
+  return result;
 }
 
 /** In a Bundle, a JSON Patch travels as a Binary resource (http.html#patch). */

@@ -1,14 +1,15 @@
 // batch and transaction: https://hl7.org/fhir/R4/http.html#transaction
-import { FhirError, invalid, notSupported, tooLarge } from '../fhir/errors.js';
+import { FhirError, invalid, tooLarge } from '../fhir/errors.js';
 import { outcomeForError } from '../fhir/operation-outcome.js';
 import type { Bundle, BundleEntry } from '../fhir/types.js';
 import { bundleJson, type EntryText } from './bundle-json.js';
+import { conditionalReferences, resolveEntries } from './bundle-conditional.js';
 import { entryRequest, responseEntry, statusLine } from './bundle-entry.js';
 import { create } from './create.js';
+import { authorized } from './authorize.js';
 import { parseRoute } from './route.js';
 import { route } from './router.js';
 import type { FhirRequest, FhirResponse, InteractionContext } from './types.js';
-import { newResourceId } from './write.js';
 
 export async function processBundle(ctx: InteractionContext, request: FhirRequest): Promise<FhirResponse> {
   const bundle = request.body as Bundle | undefined;
@@ -46,9 +47,15 @@ function withoutRepeatedFullUrls(entries: EntryText[]): EntryText[] {
 /** Each entry on its own: a failure is reported in its entry and does not affect the others. */
 async function batch(ctx: InteractionContext, outer: FhirRequest, entries: BundleEntry[]): Promise<EntryText[]> {
   const results: EntryText[] = [];
+  const references = new Map<string, string>();
   for (const [index, entry] of entries.entries()) {
     try {
-      results.push(responseEntry(await route(ctx, entryRequest(entry, index, outer)), outer.baseUrl));
+      const request = entryRequest(entry, index, outer);
+      if (request.body && typeof request.body === 'object') {
+        const resolved = await conditionalReferences(ctx.store, request, [request.body], references);
+        if (resolved.size > 0) rewriteReferences(request.body, resolved);
+      }
+      results.push(responseEntry(await route(ctx, request), outer.baseUrl));
     } catch (error) {
       const { status, outcome } = outcomeForError(error);
       results.push({ response: { status: statusLine(status), outcome } });
@@ -62,38 +69,27 @@ const phase: Record<string, number> = { DELETE: 0, POST: 1, PUT: 2, PATCH: 2, GE
 
 /** All entries in one store transaction: every write commits, or none does. */
 async function transaction(ctx: InteractionContext, outer: FhirRequest, entries: BundleEntry[]): Promise<EntryText[]> {
-  const requests = entries.map((entry, index) => entryRequest(entry, index, outer));
-  const assignedIds = new Map<number, string>();
-  const identities = new Map<string, string>();
-  requests.forEach((request, index) => {
-    const target = parseRoute(request.path, ctx.resourceTypes);
-    const fullUrl = entries[index].fullUrl;
-    if (request.method === 'POST' && target.kind === 'type') {
-      if (request.headers['if-none-exist']) throw notSupported(`Bundle entry ${index}: conditional create (ifNoneExist) is not supported yet`);
-      const id = newResourceId();
-      assignedIds.set(index, id);
-      if (fullUrl) identities.set(fullUrl, `${target.resourceType}/${id}`);
-    } else if ((request.method === 'PUT' || request.method === 'PATCH') && target.kind === 'instance' && fullUrl) {
-      identities.set(fullUrl, `${target.resourceType}/${target.id}`);
-    }
-  });
-  for (const request of requests) {
-    if (request.body && typeof request.body === 'object') rewriteReferences(request.body, identities);
-  }
-  checkNoOverlap(requests);
-
-  const order = requests.map((_, index) => index).sort((a, b) => phase[requests[a].method] - phase[requests[b].method] || a - b);
-  const results: EntryText[] = new Array(requests.length);
+  const results: EntryText[] = new Array(entries.length);
   await ctx.store.transaction(async (tx) => {
     const txCtx: InteractionContext = { ...ctx, tx };
+    // Bodies are rewritten in place: work on copies, so that a transaction run again starts afresh.
+    const requests = entries.map((entry, index) => entryRequest(entry.resource ? { ...entry, resource: structuredClone(entry.resource) } : entry, index, outer));
+    // Conditional creates, URLs and references are resolved before any write (http.html#trules).
+    const { assignedIds, identities, answered } = await resolveEntries(txCtx, outer, requests, entries, entryFailure);
+    for (const request of requests) {
+      if (request.body && typeof request.body === 'object') rewriteReferences(request.body, identities);
+    }
+    checkNoOverlap(requests);
+    const order = requests.map((_, index) => index).sort((a, b) => phase[requests[a].method] - phase[requests[b].method] || a - b);
     for (const index of order) {
       const request = requests[index];
       try {
         const target = parseRoute(request.path, ctx.resourceTypes);
         const response =
-          request.method === 'POST' && target.kind === 'type'
-            ? await create(txCtx, request, target.resourceType, assignedIds.get(index))
-            : await route(txCtx, request);
+          answered.get(index) ??
+          (request.method === 'POST' && target.kind === 'type'
+            ? await authorized(txCtx, request, target, (checked) => create(checked, request, target.resourceType, assignedIds.get(index)))
+            : await route(txCtx, request));
         results[index] = responseEntry(response, outer.baseUrl);
       } catch (error) {
         throw entryFailure(error, index);
@@ -119,7 +115,6 @@ function rewriteReferences(node: unknown, identities: Map<string, string>): void
   const record = node as Record<string, unknown>;
   for (const [key, value] of Object.entries(record)) {
     if (typeof value === 'string') {
-      if (key === 'reference' && /^[A-Z][A-Za-z]+\?/.test(value)) throw notSupported(`Conditional reference '${value}' is not supported yet`);
       record[key] = key === 'div' ? rewriteNarrativeLinks(value, identities) : rewriteLink(value, identities);
     } else if (typeof value === 'object') {
       rewriteReferences(value, identities);

@@ -36,9 +36,16 @@ export function capabilityStatement(ctx: InteractionContext, baseUrl: string): R
     rest: [
       {
         mode: 'server',
+        ...securitySection(ctx),
         resource: resources,
         interaction: [{ code: 'transaction' }, { code: 'batch' }, { code: 'history-system' }],
       },
     ],
   };
+}
+
+/** rest.security when authentication is on (SMART service coding and oauth-uris extension). */
+function securitySection(ctx: InteractionContext): { security?: Record<string, unknown> } {
+  const security = ctx.capabilitySecurity?.();
+  return security ? { security } : {};
 }

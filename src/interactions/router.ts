@@ -1,4 +1,5 @@
 import { FhirError } from '../fhir/errors.js';
+import { authorized } from './authorize.js';
 import { processBundle } from './bundle.js';
 import { capabilityStatement } from './capabilities.js';
 import { create } from './create.js';
@@ -10,6 +11,15 @@ import { parseRoute, type Route } from './route.js';
 import type { FhirRequest, FhirResponse, InteractionContext } from './types.js';
 import { update } from './update.js';
 import { vread } from './vread.js';
+import { conditionalDelete, conditionalPatch, conditionalUpdate } from './conditional-write.js';
+import { everything } from './everything.js';
+import { searchCompartment, searchSystem, searchType } from './search.js';
+
+/** Operations Kiln implements: Patient/$everything (instance and type level). */
+function operation(ctx: InteractionContext, request: FhirRequest, r: Extract<Route, { kind: 'operation' }>): Promise<FhirResponse> {
+  if (r.name === 'everything' && r.resourceType === 'Patient') return everything(ctx, request, r.resourceType, r.id);
+  throw new FhirError('not-implemented', `Operation $${r.name} is not supported${r.resourceType ? ` on ${r.resourceType}` : ''}`);
+}
 
 /**
  * The one entry point for every FHIR request: the HTTP server, each Bundle entry and any other
@@ -20,7 +30,7 @@ export async function route(ctx: InteractionContext, request: FhirRequest): Prom
   const method = request.method === 'HEAD' ? 'GET' : request.method;
   const handler = handlers[target.kind][method];
   if (!handler) throw methodNotAllowed(request.method, target);
-  return handler(ctx, request, target as never);
+  return authorized(ctx, request, target, (checked) => handler(checked, request, target as never));
 }
 
 type Handler<R extends Route> = (ctx: InteractionContext, request: FhirRequest, route: R) => Promise<FhirResponse>;
@@ -29,20 +39,23 @@ type HandlerTable = { [K in Route['kind']]: Partial<Record<FhirRequest['method']
 const handlers: HandlerTable = {
   system: {
     POST: (ctx, request) => processBundle(ctx, request),
-    GET: async () => {
-      throw new FhirError('not-implemented', 'System-level search is not supported yet');
-    },
+    GET: (ctx, request) => searchSystem(ctx, request),
   },
+  'system-search': { POST: (ctx, request) => searchSystem(ctx, request) },
   metadata: {
     GET: async (ctx, request) => ({ status: 200, resource: capabilityStatement(ctx, request.baseUrl) }),
   },
   'system-history': { GET: (ctx, request) => history(ctx, request) },
   type: {
     POST: (ctx, request, r) => create(ctx, request, r.resourceType),
-    GET: async (_ctx, _request, r) => {
-      throw new FhirError('not-implemented', `Search (GET /${r.resourceType}?…) is not supported yet`);
-    },
+    GET: (ctx, request, r) => searchType(ctx, request, r.resourceType),
+    PUT: (ctx, request, r) => conditionalUpdate(ctx, request, r.resourceType),
+    PATCH: (ctx, request, r) => conditionalPatch(ctx, request, r.resourceType),
+    DELETE: (ctx, request, r) => conditionalDelete(ctx, request, r.resourceType),
   },
+  'type-search': { POST: (ctx, request, r) => searchType(ctx, request, r.resourceType) },
+  compartment: { GET: (ctx, request, r) => searchCompartment(ctx, request, r.compartment, r.id, r.resourceType) },
+  operation: { GET: (ctx, request, r) => operation(ctx, request, r), POST: (ctx, request, r) => operation(ctx, request, r) },
   'type-history': { GET: (ctx, request, r) => history(ctx, request, r.resourceType) },
   instance: {
     GET: (ctx, request, r) => read(ctx, request, r.resourceType, r.id),

@@ -1,3 +1,4 @@
+import type { Authorizer, Principal } from '../auth/types.js';
 import type { KilnConfig } from '../config/types.js';
 import type { Resource } from '../fhir/types.js';
 import type { Store, StoredVersion, StoreTransaction } from '../store/types.js';
@@ -28,6 +29,8 @@ export interface FhirRequest {
   tenant: string;
   /** Absolute FHIR base URL of this request (tenant prefix included), without trailing slash. */
   baseUrl: string;
+  /** The authenticated caller; absent when authentication is off (auth mode none). */
+  principal?: Principal;
 }
 
 export interface FhirResponse {
@@ -51,4 +54,13 @@ export interface InteractionContext {
   now: () => Date;
   /** Set while processing a transaction Bundle: every read and write goes through it. */
   tx?: StoreTransaction;
+  /** Authorization strategy; when set, every routed request is checked (interactions/authorize.ts). */
+  authorizer?: Authorizer;
+  /** CapabilityStatement.rest.security, from the auth configuration. */
+  capabilitySecurity?: () => Record<string, unknown> | undefined;
+  /**
+   * Set per request by authorization when the caller reaches only some resources: called before a
+   * version is written with the content to store (undefined for a deletion) and the current version.
+   */
+  checkWrite?: (next: Resource | undefined, current: StoredVersion | undefined) => void;
 }

@@ -30,7 +30,7 @@ export async function replaceVersion(
   const { version, created } = await inTransaction(ctx, async (tx) => {
     const current = await tx.readCurrentForUpdate(request.tenant, resourceType, id);
     checkIfMatch(request.headers['if-match'], current);
-    const written = await writeResource(ctx, tx, request.tenant, nextContent(current), id, current, method);
+    const written = await writeResource(ctx, tx, request.tenant, nextContent(current), id, current, method, request.baseUrl);
     return { version: written, created: !current || current.deleted };
   });
   return writeResponse(request, created ? 201 : 200, version, `${created ? 'Created' : 'Updated'} ${resourceType}/${id}`);

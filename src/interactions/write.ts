@@ -42,19 +42,24 @@ export async function writeResource(
   id: string,
   current: StoredVersion | undefined,
   method: WriteMethod,
+  /** The request's base URL: absolute references to this server are indexed as local ones. */
+  baseUrl?: string,
 ): Promise<StoredVersion> {
   const versionId = String(current ? Number(current.versionId) + 1 : 1);
   const lastUpdated = nextTimestamp(ctx, current);
   const { resourceType, id: _clientId, meta, ...elements } = resource;
   const stamped: Resource = { resourceType, id, meta: { ...meta, versionId, lastUpdated }, ...elements };
+  ctx.checkWrite?.(stamped, current);
   await validate(ctx, stamped);
   const version: NewVersion = { resourceType, id, versionId, lastUpdated, deleted: false, method, json: JSON.stringify(stamped), resource: stamped };
+  if (baseUrl) version.baseUrls = [baseUrl];
   await tx.writeVersion(tenant, version);
   return { resourceType, id, versionId, lastUpdated, deleted: false, method, json: version.json };
 }
 
 /** Appends a deletion marker as the next version. */
 export async function writeDeletion(ctx: InteractionContext, tx: StoreTransaction, tenant: string, current: StoredVersion): Promise<StoredVersion> {
+  ctx.checkWrite?.(undefined, current);
   const versionId = String(Number(current.versionId) + 1);
   const lastUpdated = nextTimestamp(ctx, current);
   const version: NewVersion = { resourceType: current.resourceType, id: current.id, versionId, lastUpdated, deleted: true, method: 'DELETE' };

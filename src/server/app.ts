@@ -1,8 +1,10 @@
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { AuthComponents } from '../auth/index.js';
 import { FhirError, invalid, tooLarge } from '../fhir/errors.js';
 import { outcomeForError } from '../fhir/operation-outcome.js';
 import { route } from '../interactions/router.js';
 import type { FhirRequest, FhirResponse, InteractionContext } from '../interactions/types.js';
+import { installAuth, scopedRequest } from './auth-plugin.js';
 import { JSON_TYPES, responseType, unsupportedMediaType } from './negotiation.js';
 import { OneLinePerRequest } from './request-log.js';
 
@@ -11,12 +13,14 @@ export interface AppOptions {
   /** The FHIR base URL, known once the server listens. */
   baseUrl: () => string;
   logger: object | boolean;
+  /** Authentication, tenancy and API keys (server/auth-plugin.ts); none of it when absent. */
+  auth?: AuthComponents;
 }
 
 const BODY_TYPES = [...JSON_TYPES, 'application/json-patch+json'];
 
 /** The Fastify app: parses HTTP into FhirRequests, delegates to the router, renders responses. */
-export function buildApp({ context, baseUrl, logger }: AppOptions): FastifyInstance {
+export function buildApp({ context, baseUrl, logger, auth }: AppOptions): FastifyInstance {
   const app = Fastify({
     logger,
     bodyLimit: context.config.limits.maxBodyBytes,
@@ -33,10 +37,13 @@ export function buildApp({ context, baseUrl, logger }: AppOptions): FastifyInsta
       done(invalid(`Failed to parse request body as JSON resource: ${(error as Error).message}`), undefined);
     }
   });
+  // POST [type]/_search and POST /_search carry their parameters as a form (http.html#search).
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_request, body, done) => done(null, new URLSearchParams(body as string)));
   app.addContentTypeParser('*', (request, _payload, done) => done(unsupportedMediaType(request.headers['content-type']), undefined));
 
+  if (auth) installAuth(app, context.config, auth);
   const handle = async (request: FastifyRequest, reply: FastifyReply) => {
-    const fhirRequest = toFhirRequest(request, baseUrl());
+    const fhirRequest = scopedRequest(request, toFhirRequest(request, baseUrl()));
     const mediaType = responseType(request.headers.accept, queryParam(fhirRequest, '_format'));
     const response = await route(context, fhirRequest);
     return send(reply, response, mediaType, queryParam(fhirRequest, '_pretty') === 'true');

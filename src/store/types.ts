@@ -1,4 +1,8 @@
 import type { Resource } from '../fhir/types.js';
+import type { ParsedSearch } from '../search/parse.js';
+import type { CompartmentScope } from '../search/sql/plan.js';
+
+export type { CompartmentScope } from '../search/sql/plan.js';
 
 /**
  * The Store contract: versioned resources, their history and atomic units of work.
@@ -39,6 +43,8 @@ export interface NewVersion {
   json?: string;
   /** The same resource, parsed, so that indexers need not parse `json` again. */
   resource?: Resource;
+  /** This server's base URL(s): absolute references under them are indexed as local `Type/id`. */
+  baseUrls?: readonly string[];
 }
 
 export interface HistoryQuery {
@@ -68,11 +74,42 @@ export interface HistoryPage {
   total: number;
 }
 
+/** A search (http://hl7.org/fhir/R4/search.html) as the store runs it. */
+export interface SearchQuery {
+  /** The parsed search; its `types` are the types searched (empty: every type). */
+  search: ParsedSearch;
+  /** Only resources in this compartment (compartment search, $everything). */
+  compartment?: CompartmentScope;
+  /** Page size; 0 returns no matches (e.g. `_summary=count`). */
+  count: number;
+  /** Opaque cursor: a previous page's nextCursor or previousCursor. */
+  cursor?: string;
+  /** Skip this many matches (first page only; later pages use cursors). */
+  offset?: number;
+  /** `none` leaves `total` out; otherwise it is counted exactly. */
+  total: 'none' | 'estimate' | 'accurate';
+  /** Resolve `_include`/`_revinclude` (default true). */
+  includes?: boolean;
+}
+
+export interface SearchPage {
+  /** This page's matches, in result order. */
+  matches: StoredVersion[];
+  /** Resources added by _include/_revinclude, each once, none of them a match of this page. */
+  included: StoredVersion[];
+  /** Number of matches on all pages, unless `total: 'none'`. */
+  total?: number;
+  nextCursor?: string;
+  previousCursor?: string;
+}
+
 export interface StoreReader {
   /** The current (latest) version of a resource, deleted or not; undefined if it never existed. */
   readCurrent(tenant: string, resourceType: string, id: string): Promise<StoredVersion | undefined>;
   readVersion(tenant: string, resourceType: string, id: string, versionId: string): Promise<StoredVersion | undefined>;
   history(tenant: string, query: HistoryQuery): Promise<HistoryPage>;
+  /** Current, non-deleted resources matching a search; consistent with every committed write (and, in a transaction, its own). */
+  search(tenant: string, query: SearchQuery): Promise<SearchPage>;
 }
 
 export interface StoreTransaction extends StoreReader {

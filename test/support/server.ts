@@ -1,7 +1,8 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createKiln, type KilnOverrides } from '../../src/index.js';
+import { createKiln, type KilnComponents, type KilnOverrides } from '../../src/index.js';
+import { openTestPostgres } from './postgres.js';
 
 export interface TestServer {
   /** FHIR base URL, no trailing slash, e.g. http://127.0.0.1:40123 */
@@ -10,22 +11,41 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-/** Starts a real Kiln HTTP server on a free loopback port with a fresh data directory. */
+/**
+ * Starts a real Kiln HTTP server on a free loopback port with a fresh data directory. With
+ * KILN_TEST_BACKEND=postgres its store is a fresh PostgreSQL one (see support/postgres.ts)
+ * instead of the embedded SQLite.
+ */
 export async function startTestServer(overrides: KilnOverrides = {}): Promise<TestServer> {
   const dataDir = await mkdtemp(join(tmpdir(), 'kiln-test-'));
-  const kiln = await createKiln({
+  const components: Partial<KilnComponents> = {};
+  let cleanupStore = async () => {};
+  if (process.env.KILN_TEST_BACKEND === 'postgres') {
+    const postgres = await openTestPostgres();
+    components.store = postgres.store;
+    cleanupStore = postgres.cleanup;
+  }
+  const config: KilnOverrides = {
     dataDir,
     ...overrides,
     port: 0,
     host: '127.0.0.1',
     logging: { level: 'silent', pretty: false, ...overrides.logging },
-  });
+  };
+  let kiln;
+  try {
+    kiln = await createKiln(config, components);
+  } catch (error) {
+    await cleanupStore();
+    throw error;
+  }
   const address = await kiln.listen();
   return {
     baseUrl: address,
     dataDir,
     async close() {
       await kiln.close();
+      await cleanupStore();
       await rm(dataDir, { recursive: true, force: true });
     },
   };

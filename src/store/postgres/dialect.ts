@@ -9,6 +9,8 @@ export const postgresDialect: Dialect = {
   name: 'postgres',
   autoKey: 'BIGSERIAL PRIMARY KEY',
   bigint: 'BIGINT',
+  double: 'DOUBLE PRECISION',
+  binaryText: 'TEXT COLLATE "C"',
   forUpdate: ' FOR UPDATE',
   isUniqueViolation: (error) => sqlState(error) === '23505',
   // serialization_failure, deadlock_detected: PostgreSQL rolled the transaction back, and

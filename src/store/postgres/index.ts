@@ -2,7 +2,7 @@ import { migrate } from '../sql/schema.js';
 import { SqlStore, type SqlStoreOptions } from '../sql/sql-store.js';
 import type { SqlExecutor } from '../sql/driver.js';
 import { describeConnectError, describeTarget } from './connect-errors.js';
-import { assertSchemaName, createPool, PostgresDatabase, type PoolSettings } from './postgres-database.js';
+import { assertSchemaName, createPool, PostgresDatabase, type IsolationLevel, type PoolSettings } from './postgres-database.js';
 
 export { postgresDialect, toPositional } from './dialect.js';
 export { PostgresDatabase, type IsolationLevel, type PoolSettings } from './postgres-database.js';
@@ -14,13 +14,19 @@ export interface PostgresStoreOptions extends SqlStoreOptions {
    * search_path the URL or the role gives. Letters, digits and _ only.
    */
   schema?: string;
+  /**
+   * Isolation level of store transactions (default READ COMMITTED: every written resource is
+   * locked until commit, see docs/operations.md). SERIALIZABLE also rules out write skew
+   * between bundles, at the price of more retried transactions.
+   */
+  isolation?: IsolationLevel;
 }
 
 /**
  * Opens a pool on `url` and checks that the server answers, so that a wrong host or wrong
  * credentials fail here with a plain message rather than on the first request.
  */
-export async function connectPostgres(url: string, settings: PoolSettings, options: { schema?: string } = {}): Promise<PostgresDatabase> {
+export async function connectPostgres(url: string, settings: PoolSettings, options: { schema?: string; isolation?: IsolationLevel } = {}): Promise<PostgresDatabase> {
   const target = describeTarget(url);
   if (options.schema) assertSchemaName(options.schema);
   const pool = createPool(url, settings, options.schema);
@@ -31,7 +37,7 @@ export async function connectPostgres(url: string, settings: PoolSettings, optio
     await pool.end().catch(() => undefined);
     throw new Error(describeConnectError(error, target));
   }
-  return new PostgresDatabase(pool);
+  return new PostgresDatabase(pool, options.isolation);
 }
 
 /**
@@ -51,8 +57,8 @@ export async function migratePostgres(db: PostgresDatabase, schema?: string): Pr
 
 /** The PostgreSQL store: connects, migrates (creating the schema when asked) and returns the store. */
 export async function openPostgresStore(url: string, settings: PoolSettings, options: PostgresStoreOptions = {}): Promise<SqlStore> {
-  const { schema, ...storeOptions } = options;
-  const db = await connectPostgres(url, settings, { schema });
+  const { schema, isolation, ...storeOptions } = options;
+  const db = await connectPostgres(url, settings, { schema, isolation });
   try {
     await migratePostgres(db, schema);
   } catch (error) {

@@ -44,7 +44,7 @@ export class PostgresDatabase implements SqlDatabase {
   constructor(
     readonly pool: pg.Pool,
     /** The isolation level of `transaction()` unless the caller asks for another. */
-    private readonly isolation: IsolationLevel = 'REPEATABLE READ',
+    private readonly isolation: IsolationLevel = 'READ COMMITTED',
   ) {
     this.direct = new PgExecutor(pool);
     // An idle pooled connection that the server drops emits 'error' on the pool; without a
@@ -100,7 +100,12 @@ export function createPool(url: string, settings: PoolSettings, schema?: string)
     application_name: 'kiln',
     types,
   };
-  if (settings.statementTimeoutMs > 0) config.statement_timeout = settings.statementTimeoutMs;
+  if (settings.statementTimeoutMs > 0) {
+    config.statement_timeout = settings.statementTimeoutMs;
+    // A transaction idle for longer than any statement may run is stuck (its process paused or
+    // lost): end it so that the row locks it holds do not block the other servers.
+    config.idle_in_transaction_session_timeout = settings.statementTimeoutMs;
+  }
   return new pg.Pool(config);
 }
 

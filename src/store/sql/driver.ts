@@ -25,6 +25,13 @@ export interface Dialect {
   readonly autoKey: string;
   /** Column type for 64-bit integers. */
   readonly bigint: string;
+  /** Column type for 64-bit floating point numbers (PostgreSQL's REAL is only 32-bit). */
+  readonly double: string;
+  /**
+   * Column type for text compared and sorted byte by byte, so that prefix ranges
+   * (`norm >= 'ab' AND norm < 'ac'`) match starts-with and sort orders agree across backends.
+   */
+  readonly binaryText: string;
   /** Suffix that locks selected rows until the transaction ends ('' where writers are serialised). */
   readonly forUpdate: string;
   /** Whether an error is a unique-constraint violation. */

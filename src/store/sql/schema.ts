@@ -1,4 +1,5 @@
 import type { Dialect, SqlExecutor } from './driver.js';
+import { searchIndexStatements } from './search-schema.js';
 
 /**
  * Versioned migrations shared by every SQL backend. Each is a list of statements built from
@@ -44,6 +45,11 @@ export const migrations: Migration[] = [
       )`,
       `CREATE UNIQUE INDEX resource_identity ON resource (tenant, type, id)`,
     ],
+  },
+  {
+    version: 2,
+    name: 'search index',
+    statements: searchIndexStatements,
   },
 ];
 

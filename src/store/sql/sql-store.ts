@@ -1,6 +1,9 @@
 import { FhirError } from '../../fhir/errors.js';
-import type { HistoryPage, HistoryQuery, NewVersion, Store, StoredVersion, StoreReader, StoreTransaction, WriteMethod } from '../types.js';
+import type { HistoryPage, HistoryQuery, NewVersion, SearchPage, SearchQuery, Store, StoredVersion, StoreReader, StoreTransaction, WriteMethod } from '../types.js';
 import type { SqlDatabase, SqlExecutor, SqlValue } from './driver.js';
+import { clearIndex, writeIndex } from './search-index.js';
+import { runSearch } from './search-store.js';
+import type { Resource } from '../../fhir/types.js';
 
 interface VersionRow {
   type: string;
@@ -61,13 +64,18 @@ class SqlReader implements StoreReader {
   }
 
   async readVersion(tenant: string, resourceType: string, id: string, versionId: string): Promise<StoredVersion | undefined> {
+    // Only the canonical spelling names a version: '1.0', '01' or '1e0' are not version '1'.
+    if (!/^[1-9]\d{0,14}$/.test(versionId)) return undefined;
     const version = Number(versionId);
-    if (!Number.isSafeInteger(version) || version < 1) return undefined;
     const rows = await this.sql.query<VersionRow>(
       `SELECT ${versionColumns} FROM resource_version v WHERE v.tenant = ? AND v.type = ? AND v.id = ? AND v.version = ?`,
       [tenant, resourceType, id, version],
     );
     return rows[0] && toStoredVersion(rows[0]);
+  }
+
+  search(tenant: string, query: SearchQuery): Promise<SearchPage> {
+    return runSearch(this.sql, tenant, query);
   }
 
   async history(tenant: string, query: HistoryQuery): Promise<HistoryPage> {
@@ -115,6 +123,9 @@ function decodeCursor(cursor: string): number {
 }
 
 class SqlTransaction extends SqlReader implements StoreTransaction {
+  /** Set when a write lost a race, however the caller wraps or handles the error it got. */
+  lostRace = false;
+
   constructor(sql: SqlExecutor, private readonly db: SqlDatabase) {
     super(sql, db.dialect.forUpdate);
   }
@@ -125,25 +136,30 @@ class SqlTransaction extends SqlReader implements StoreTransaction {
 
   async writeVersion(tenant: string, version: NewVersion): Promise<void> {
     const versionNumber = Number(version.versionId);
-    let inserted: { seq: number | string }[];
-    try {
-      inserted = await this.sql.query<{ seq: number | string }>(
-        `INSERT INTO resource_version (tenant, type, id, version, last_updated, deleted, method, json)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq`,
-        [tenant, version.resourceType, version.id, versionNumber, version.lastUpdated, version.deleted ? 1 : 0, version.method, version.json ?? null],
-      );
-    } catch (error) {
-      if (this.db.dialect.isUniqueViolation(error)) {
-        throw new ConcurrentWriteError(version.resourceType, version.id, version.versionId);
-      }
-      throw error;
+    // DO NOTHING rather than a unique violation: on PostgreSQL a failed statement aborts the
+    // whole transaction, on SQLite it does not; this way both report the lost race the same.
+    const inserted = await this.sql.query<{ seq: number | string }>(
+      `INSERT INTO resource_version (tenant, type, id, version, last_updated, deleted, method, json)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (tenant, type, id, version) DO NOTHING RETURNING seq`,
+      [tenant, version.resourceType, version.id, versionNumber, version.lastUpdated, version.deleted ? 1 : 0, version.method, version.json ?? null],
+    );
+    if (inserted.length === 0) {
+      this.lostRace = true;
+      throw new ConcurrentWriteError(version.resourceType, version.id, version.versionId);
     }
-    await this.sql.execute(
+    const [{ rkey }] = await this.sql.query<{ rkey: number | string }>(
       `INSERT INTO resource (tenant, type, id, version, seq, last_updated, deleted) VALUES (?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (tenant, type, id) DO UPDATE SET version = excluded.version, seq = excluded.seq,
-         last_updated = excluded.last_updated, deleted = excluded.deleted`,
+         last_updated = excluded.last_updated, deleted = excluded.deleted
+       RETURNING rkey`,
       [tenant, version.resourceType, version.id, versionNumber, inserted[0].seq as SqlValue, version.lastUpdated, version.deleted ? 1 : 0],
     );
+    // Search index rows of the current version, in this same transaction (docs/search.md).
+    if (versionNumber > 1) await clearIndex(this.sql, rkey);
+    if (!version.deleted) {
+      const resource = version.resource ?? (version.json ? (JSON.parse(version.json) as Resource) : undefined);
+      if (resource) await writeIndex(this.sql, { rkey, tenant, resourceType: version.resourceType }, resource, version.baseUrls ?? []);
+    }
   }
 }
 
@@ -152,22 +168,38 @@ export interface SqlStoreOptions {
   retries?: number;
 }
 
+/** A short random pause before a retry, growing with the attempt, so racers spread out. */
+function backoff(attempt: number): Promise<void> {
+  const ms = Math.random() * Math.min(100, 5 * 2 ** attempt);
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
 /** The Store contract over any SQL database that provides the driver seam. */
 export class SqlStore extends SqlReader implements Store {
   private readonly retries: number;
 
   constructor(private readonly db: SqlDatabase, options: SqlStoreOptions = {}) {
     super(db);
-    this.retries = options.retries ?? 3;
+    this.retries = options.retries ?? 5;
   }
 
+  /**
+   * Runs `work` in a database transaction. When it lost a race (another writer took the version
+   * it meant to write, or the database aborted it: serialization failure, deadlock), nothing of
+   * it was committed, so it is safe to run `work` again from the start on fresh reads.
+   */
   async transaction<T>(work: (tx: StoreTransaction) => Promise<T>): Promise<T> {
     for (let attempt = 0; ; attempt++) {
+      let tx: SqlTransaction | undefined;
       try {
-        return await this.db.transaction((sql) => work(new SqlTransaction(sql, this.db)));
+        return await this.db.transaction((sql) => work((tx = new SqlTransaction(sql, this.db))));
       } catch (error) {
-        const lostRace = error instanceof ConcurrentWriteError || this.db.dialect.isRetryable(error);
-        if (!lostRace || attempt >= this.retries) throw error;
+        if (!tx?.lostRace && !this.db.dialect.isRetryable(error)) throw error;
+        if (attempt >= this.retries) {
+          if (error instanceof FhirError) throw error;
+          throw new FhirError('conflict', `The transaction kept conflicting with concurrent transactions (${(error as Error).message}); try again`);
+        }
+        await backoff(attempt);
       }
     }
   }

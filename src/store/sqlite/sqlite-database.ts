@@ -5,6 +5,8 @@ export const sqliteDialect: Dialect = {
   name: 'sqlite',
   autoKey: 'INTEGER PRIMARY KEY AUTOINCREMENT',
   bigint: 'INTEGER',
+  double: 'REAL',
+  binaryText: 'TEXT',
   // SQLite has one writer at a time (BEGIN IMMEDIATE), so selected rows need no lock.
   forUpdate: '',
   isUniqueViolation: (error) => (error as { code?: string }).code?.startsWith('SQLITE_CONSTRAINT') ?? false,

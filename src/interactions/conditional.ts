@@ -1,0 +1,43 @@
+// Conditional interactions: https://hl7.org/fhir/R4/http.html#ccreate, #cond-update, #cdelete,
+// #patch and conditional references in transactions (http.html#trules).
+import { invalid, preconditionFailed } from '../fhir/errors.js';
+import type { StoredVersion, StoreReader } from '../store/types.js';
+import { conditionalQuery, parseRequestSearch } from './search-request.js';
+import type { FhirRequest } from './types.js';
+
+/**
+ * The resources of `resourceType` that a conditional interaction's criteria match, at most
+ * `limit`. Unknown parameters are an error here (strict), never ignored: an ignored criterion
+ * would widen the match and make a write land on the wrong resource.
+ */
+export async function conditionalMatches(
+  store: StoreReader,
+  request: FhirRequest,
+  resourceType: string,
+  query: [string, string][],
+  limit: number,
+  what: string,
+): Promise<StoredVersion[]> {
+  const parsed = parseRequestSearch(request, query, resourceType, true);
+  if (parsed.clauses.length === 0) throw invalid(`${what} needs search criteria (e.g. ${resourceType}?identifier=system|value)`);
+  const page = await store.search(request.tenant, { search: { ...parsed, include: [], revinclude: [], sort: [] }, count: limit, total: 'none', includes: false });
+  return page.matches;
+}
+
+/** At most one match, or 412 (http.html: "multiple matches … 412 Precondition Failed"). */
+export async function singleMatch(store: StoreReader, request: FhirRequest, resourceType: string, query: [string, string][], what: string): Promise<StoredVersion | undefined> {
+  const matches = await conditionalMatches(store, request, resourceType, query, 2, what);
+  if (matches.length > 1) throw preconditionFailed(`${what}: the criteria '${describe(query)}' match more than one ${resourceType}`);
+  return matches[0];
+}
+
+export function describe(query: [string, string][]): string {
+  return new URLSearchParams(query).toString();
+}
+
+/** `Practitioner?identifier=…` as resource type and query, if `reference` is a conditional reference. */
+export function parseConditionalReference(reference: string): { resourceType: string; query: [string, string][] } | undefined {
+  const match = /^([A-Z][A-Za-z]+)\?(.*)$/s.exec(reference);
+  if (!match) return undefined;
+  return { resourceType: match[1], query: conditionalQuery(match[2]) };
+}

@@ -1,0 +1,249 @@
+import type { SearchParamDefinition } from '../parameters.js';
+import type { ChainFilter, HasFilter, ParamFilter, SearchFilter, SearchValue } from '../parse.js';
+import { componentCondition, contains, dateCondition, numberCondition, quantityCondition, referenceCondition, stringCondition, tokenCondition, uriCondition } from './conditions.js';
+import { and, inList, join, or, raw, type Sql, sql } from './fragment.js';
+
+/**
+ * Search filters (the AST of parse.ts) → SQL. Each ANDed clause becomes a `Clause` that can test
+ * one candidate resource (`probe`, an EXISTS on an index table keyed by rkey) and, when it is
+ * positive, list its matches (`set`, a SELECT of rkeys through the index's leading key). A query
+ * lets its most selective clause drive (`rkey IN (set)`) and probes the others.
+ */
+
+export interface Clause {
+  /** A boolean expression on a `resource` row aliased `o`. */
+  probe(o: string): Sql;
+  /** The rkeys of matching resources among `types` (all types when undefined). */
+  set?(types: readonly string[] | undefined): Sql;
+  /** Expected selectivity: lower drives first. */
+  rank: number;
+}
+
+export interface BuildContext {
+  tenant: string;
+  now: number;
+  /** A fresh table alias. */
+  alias(): string;
+}
+
+export function buildContext(tenant: string, now = Date.now()): BuildContext {
+  let n = 0;
+  return { tenant, now, alias: () => `a${n++}` };
+}
+
+export const TABLES = {
+  string: 'search_string',
+  token: 'search_token',
+  reference: 'search_reference',
+  date: 'search_date',
+  number: 'search_number',
+  quantity: 'search_quantity',
+  uri: 'search_uri',
+  composite: 'search_composite',
+  text: 'search_text',
+} as const;
+
+/** Never used to drive: it matches what other rows lack. */
+const NEGATIVE = 100;
+
+export function typeCondition(column: string, types: readonly string[] | undefined): Sql {
+  return types === undefined ? raw('1 = 1') : inList(column, types);
+}
+
+/** Conditions selecting the live resources (alias `o`) of `types` that satisfy every clause. */
+export function matchConditions(ctx: BuildContext, o: string, types: readonly string[] | undefined, clauses: readonly Clause[]): Sql {
+  const parts: Sql[] = [sql`${raw(o)}.tenant = ${ctx.tenant}`, typeCondition(`${o}.type`, types), raw(`${o}.deleted = 0`)];
+  const ordered = [...clauses].sort((a, b) => a.rank - b.rank);
+  const driver = ordered.find((c) => c.set && c.rank < NEGATIVE);
+  if (driver) parts.push(sql`${raw(o)}.rkey IN (${driver.set!(types)})`);
+  for (const clause of ordered) if (clause !== driver) parts.push(clause.probe(o));
+  return join(parts, ' AND ');
+}
+
+/** Resources of one type matching `clauses`, as a SELECT of `column` (id or rkey). */
+function matching(ctx: BuildContext, type: string, clauses: readonly Clause[], column: 'id' | 'rkey'): Sql {
+  const t = ctx.alias();
+  return sql`SELECT ${raw(`${t}.${column}`)} FROM resource ${raw(t)} WHERE ${matchConditions(ctx, t, [type], clauses)}`;
+}
+
+/** A clause on the rows of one parameter in an index table. */
+function indexClause(ctx: BuildContext, table: string, param: string, condition: (x: string) => Sql, rank: number, negate = false): Clause {
+  const clause: Clause = {
+    rank: negate ? NEGATIVE : rank,
+    probe(o) {
+      const x = ctx.alias();
+      const exists = sql`EXISTS (SELECT 1 FROM ${raw(table)} ${raw(x)} WHERE ${raw(x)}.rkey = ${raw(o)}.rkey AND ${raw(x)}.param = ${param} AND ${condition(x)})`;
+      return negate ? sql`NOT ${exists}` : exists;
+    },
+  };
+  if (!negate) {
+    clause.set = (types) => {
+      const x = ctx.alias();
+      return sql`SELECT ${raw(x)}.rkey FROM ${raw(table)} ${raw(x)} WHERE ${raw(x)}.tenant = ${ctx.tenant} AND ${typeCondition(`${x}.type`, types)} AND ${raw(x)}.param = ${param} AND ${condition(x)}`;
+    };
+  }
+  return clause;
+}
+
+/** A clause on the resource table's own columns. */
+function resourceClause(ctx: BuildContext, condition: (o: string) => Sql, rank: number): Clause {
+  return {
+    rank,
+    probe: condition,
+    set(types) {
+      const s = ctx.alias();
+      return sql`SELECT ${raw(s)}.rkey FROM resource ${raw(s)} WHERE ${raw(s)}.tenant = ${ctx.tenant} AND ${typeCondition(`${s}.type`, types)} AND ${raw(s)}.deleted = 0 AND ${condition(s)}`;
+    },
+  };
+}
+
+export function compileFilter(ctx: BuildContext, filter: SearchFilter): Clause {
+  switch (filter.kind) {
+    case 'param':
+      return paramClause(ctx, filter);
+    case 'chain':
+      return chainClause(ctx, filter);
+    case 'has':
+      return hasClause(ctx, filter);
+  }
+}
+
+function tableOf(param: SearchParamDefinition): string {
+  if (param.special === 'text' || param.special === 'content') return TABLES.text;
+  return TABLES[param.type as keyof typeof TABLES] ?? TABLES.token;
+}
+
+const iso = (ms: number) => new Date(Math.min(Math.max(ms, -62_167_219_200_000), 253_402_300_799_999)).toISOString();
+
+function paramClause(ctx: BuildContext, f: ParamFilter): Clause {
+  const { param, modifier, values } = f;
+  const first = values[0];
+  if (param.special === 'id') {
+    if (first?.type === 'missing') return resourceClause(ctx, () => raw(first.missing ? '1 = 0' : '1 = 1'), first.missing ? 0 : NEGATIVE);
+    const ids = values.map((v) => (v.type === 'token' ? (v.code ?? '') : ''));
+    if (modifier === 'not') return { rank: NEGATIVE, probe: (o) => sql`NOT ${inList(`${o}.id`, ids)}` };
+    return resourceClause(ctx, (o) => inList(`${o}.id`, ids), 0);
+  }
+  if (param.special === 'lastUpdated') {
+    if (first?.type === 'missing') return resourceClause(ctx, () => raw(first.missing ? '1 = 0' : '1 = 1'), first.missing ? 0 : NEGATIVE);
+    return resourceClause(ctx, (o) => or(values.map((v) => (v.type === 'date' ? dateCondition(v, { low: `${o}.last_updated`, high: `${o}.last_updated` }, iso, ctx.now) : raw('1 = 0')))), 8);
+  }
+  const table = tableOf(param);
+  if (first?.type === 'missing') {
+    return first.missing ? indexClause(ctx, table, param.code, () => raw('1 = 1'), 0, true) : indexClause(ctx, table, param.code, () => raw('1 = 1'), 9);
+  }
+  if (param.special === 'text' || param.special === 'content') {
+    const words = (v: SearchValue) => (v.type === 'string' ? v.norm.split(/\s+/).filter(Boolean) : []);
+    return indexClause(ctx, table, param.code, (x) => or(values.map((v) => and(words(v).map((w) => contains(`${x}.content`, ` ${w}`))))), 7);
+  }
+  const condition = (x: string) => or(values.map((v) => valueCondition(v, param, modifier, x, ctx)));
+  return indexClause(ctx, table, param.code, condition, rankOf(param, values), modifier === 'not');
+}
+
+function rankOf(param: SearchParamDefinition, values: readonly SearchValue[]): number {
+  const v = values[0];
+  switch (v?.type) {
+    case 'reference':
+      return v.id !== undefined || v.identifier ? 1 : 3;
+    case 'token':
+      return v.text !== undefined ? 7 : v.code === undefined ? 6 : param.code === 'identifier' ? 1 : 2;
+    case 'uri':
+      return 3;
+    case 'string':
+      return 4;
+    case 'composite':
+      return 3;
+    default:
+      return 5;
+  }
+}
+
+function valueCondition(v: SearchValue, param: SearchParamDefinition, modifier: string | undefined, x: string, ctx: BuildContext): Sql {
+  switch (v.type) {
+    case 'string':
+      return stringCondition(v, modifier, { value: `${x}.value`, norm: `${x}.norm` });
+    case 'token':
+      return tokenCondition(v, { system: `${x}.system`, code: `${x}.code`, text: `${x}.text`, typeSystem: `${x}.type_system`, typeCode: `${x}.type_code` });
+    case 'reference': {
+      const typed = modifier && /^[A-Z]/.test(modifier) && !v.targetType && v.id !== undefined ? { ...v, targetType: modifier } : v;
+      return referenceCondition(typed, {
+        type: `${x}.target_type`,
+        id: `${x}.target_id`,
+        version: `${x}.target_version`,
+        url: `${x}.url`,
+        identifierSystem: `${x}.identifier_system`,
+        identifierValue: `${x}.identifier_value`,
+      });
+    }
+    case 'date':
+      return dateCondition(v, { low: `${x}.low`, high: `${x}.high` }, undefined, ctx.now);
+    case 'number':
+      return numberCondition(v, { value: `${x}.value`, low: `${x}.low`, high: `${x}.high` }, false);
+    case 'quantity':
+      return quantityCondition(v, { value: `${x}.value`, low: `${x}.low`, high: `${x}.high`, system: `${x}.system`, code: `${x}.code`, unit: `${x}.unit` });
+    case 'uri':
+      return uriCondition(v, modifier, `${x}.value`);
+    case 'composite':
+      return and(v.components.map((component, k) => componentCondition(component, k, x)));
+    case 'missing':
+      return raw('1 = 1');
+  }
+}
+
+/** `subject:Patient.name=x`: references whose target is a live resource matching the rest of the chain. */
+function chainClause(ctx: BuildContext, f: ChainFilter): Clause {
+  const inner = f.targets.map((t) => ({ type: t.targetType, clause: compileFilter(ctx, t.filter) }));
+  const rank = Math.min(...inner.map((t) => t.clause.rank)) + 1;
+  return indexClause(
+    ctx,
+    TABLES.reference,
+    f.param.code,
+    (x) => or(inner.map((t) => sql`${raw(x)}.target_type = ${t.type} AND ${raw(x)}.target_id IN (${matching(ctx, t.type, [t.clause], 'id')})`)),
+    Math.max(rank, 3),
+  );
+}
+
+/** `_has:Observation:patient:code=x`: resources that a matching Observation refers to through `patient`. */
+function hasClause(ctx: BuildContext, f: HasFilter): Clause {
+  const ids = () => {
+    const x = ctx.alias();
+    const sources = matching(ctx, f.sourceType, [compileFilter(ctx, f.filter)], 'rkey');
+    // Driven by the sources' rkeys (already scoped to the tenant), through the (rkey, param) index.
+    return sql`SELECT ${raw(x)}.target_id FROM search_reference ${raw(x)} WHERE ${raw(x)}.rkey IN (${sources})
+      AND ${raw(x)}.param = ${f.referenceParam.code} AND ${raw(x)}.target_type = ${f.resourceType}`;
+  };
+  return resourceClause(ctx, (o) => sql`${raw(o)}.id IN (${ids()})`, 5);
+}
+
+/** Membership of a compartment (compartment search, $everything): one of `params` of the resource's type refers to it. */
+export interface CompartmentScope {
+  type: string;
+  /** Absent: the compartment of any resource of `type` (type-level $everything). */
+  id?: string;
+  /** Per resource type, the reference parameters that put a resource in the compartment. */
+  params: ReadonlyMap<string, readonly string[]>;
+  /** Also the compartment's own resource (`Patient/{id}` itself, for $everything). */
+  includeSelf?: boolean;
+}
+
+export function compartmentClause(ctx: BuildContext, scope: CompartmentScope): Clause {
+  const byType = (x: string, types: readonly string[] | undefined) =>
+    or([...scope.params].filter(([type]) => !types || types.includes(type)).map(([type, params]) => sql`${raw(x)}.type = ${type} AND ${inList(`${x}.param`, params)}`));
+  const target = (x: string) => (scope.id === undefined ? sql`${raw(x)}.target_type = ${scope.type}` : sql`${raw(x)}.target_id = ${scope.id} AND ${raw(x)}.target_type = ${scope.type}`);
+  const self = (o: string) => (scope.id === undefined ? sql`${raw(o)}.type = ${scope.type}` : sql`${raw(o)}.type = ${scope.type} AND ${raw(o)}.id = ${scope.id}`);
+  return {
+    rank: scope.id === undefined ? 50 : 1,
+    probe(o) {
+      const x = ctx.alias();
+      const member = sql`EXISTS (SELECT 1 FROM search_reference ${raw(x)} WHERE ${raw(x)}.rkey = ${raw(o)}.rkey AND ${target(x)} AND ${byType(x, undefined)})`;
+      return scope.includeSelf ? or([self(o), member]) : member;
+    },
+    set(types) {
+      const x = ctx.alias();
+      const members = sql`SELECT ${raw(x)}.rkey FROM search_reference ${raw(x)} WHERE ${raw(x)}.tenant = ${ctx.tenant} AND ${target(x)} AND ${byType(x, types)}`;
+      if (!scope.includeSelf || (types && !types.includes(scope.type))) return members;
+      const s = ctx.alias();
+      return sql`${members} UNION SELECT ${raw(s)}.rkey FROM resource ${raw(s)} WHERE ${raw(s)}.tenant = ${ctx.tenant} AND ${self(s)} AND ${raw(s)}.deleted = 0`;
+    },
+  };
+}

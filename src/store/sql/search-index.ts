@@ -1,0 +1,105 @@
+import type { Resource } from '../../fhir/types.js';
+import { extractIndex, type CompositeComponentRows, type IndexRows } from '../../search/extract.js';
+import type { SqlExecutor, SqlValue } from './driver.js';
+import { INDEX_TABLES, type IndexTableName } from './search-schema.js';
+
+/**
+ * Writes a resource's search index rows in the transaction that writes its version
+ * (docs/search.md). An update replaces the rows; a deletion removes them.
+ */
+
+const TABLE_NAMES = Object.values(INDEX_TABLES).map((t) => t.name);
+/** Rows per INSERT statement (bounded so that statement texts, and the prepared-statement caches, stay few). */
+const ROWS_PER_INSERT = 100;
+
+export interface IndexTarget {
+  rkey: number | string;
+  tenant: string;
+  resourceType: string;
+}
+
+/** Removes every index row of a resource (before re-indexing it, or when it is deleted). */
+export async function clearIndex(sql: SqlExecutor, rkey: number | string): Promise<void> {
+  for (const table of TABLE_NAMES) await sql.execute(`DELETE FROM ${table} WHERE rkey = ?`, [rkey as SqlValue]);
+}
+
+export async function writeIndex(sql: SqlExecutor, target: IndexTarget, resource: Resource, baseUrls: readonly string[]): Promise<void> {
+  const rows = extractIndex(resource, { baseUrls });
+  for (const [kind, values] of tableValues(rows)) {
+    if (values.length > 0) await insertRows(sql, kind, target, values);
+  }
+}
+
+/** Each table's rows as arrays of value-column values, in the column order of INDEX_TABLES. */
+function tableValues(rows: IndexRows): [IndexTableName, SqlValue[][]][] {
+  return [
+    ['string', rows.string.map((r) => [r.param, r.value, r.norm])],
+    ['token', rows.token.map((r) => [r.param, r.system, r.code, r.text, r.typeSystem, r.typeCode])],
+    ['reference', rows.reference.map((r) => [r.param, r.targetType, r.targetId, r.targetVersion, r.url, r.identifierSystem, r.identifierValue])],
+    ['date', rows.date.map((r) => [r.param, r.low, r.high])],
+    ['number', rows.number.map((r) => [r.param, r.value, r.low, r.high])],
+    ['quantity', rows.quantity.map((r) => [r.param, r.value, r.low, r.high, r.system, r.code, r.unit])],
+    ['uri', rows.uri.map((r) => [r.param, r.value])],
+    ['composite', compositeValues(rows)],
+    ['text', rows.text.map((r) => [r.param, ` ${r.value}`])],
+  ];
+}
+
+async function insertRows(sql: SqlExecutor, kind: IndexTableName, target: IndexTarget, values: SqlValue[][]): Promise<void> {
+  const table = INDEX_TABLES[kind];
+  const width = 4 + table.columns.length;
+  const columns = `rkey, tenant, type, param, ${table.columns.map(([name]) => name).join(', ')}`;
+  const tuple = `(${new Array(width).fill('?').join(', ')})`;
+  for (let start = 0; start < values.length; start += ROWS_PER_INSERT) {
+    const chunk = values.slice(start, start + ROWS_PER_INSERT);
+    const params: SqlValue[] = [];
+    for (const row of chunk) params.push(target.rkey as SqlValue, target.tenant, target.resourceType, ...row);
+    await sql.execute(`INSERT INTO ${table.name} (${columns}) VALUES ${new Array(chunk.length).fill(tuple).join(', ')}`, params);
+  }
+}
+
+// ---- composites -------------------------------------------------------------------------------
+
+/** A component value as the generic composite columns (a, b, n, lo, hi). */
+type Cell = [SqlValue, SqlValue, SqlValue, SqlValue, SqlValue];
+
+const MAX_COMBINATIONS = 64;
+
+function cells(component: CompositeComponentRows): Cell[] {
+  switch (component.type) {
+    case 'token':
+      return component.rows.map((r) => [r.system, r.code, null, null, null]);
+    case 'string':
+      return component.rows.map((r) => [null, r.norm, null, null, null]);
+    case 'uri':
+      return component.rows.map((r) => [null, r.value, null, null, null]);
+    case 'reference':
+      return component.rows.map((r) => [r.targetType, r.targetId ?? r.url, null, null, null]);
+    case 'date':
+      return component.rows.map((r) => [null, null, null, r.low, r.high]);
+    case 'number':
+      return component.rows.map((r) => [null, null, r.value, r.low, r.high]);
+    case 'quantity':
+      return component.rows.map((r) => [r.system, r.code, r.value, r.low, r.high]);
+  }
+}
+
+/** Flattens composites: one row per combination of the components' values, per focus element. */
+function compositeValues(rows: IndexRows): SqlValue[][] {
+  const out: SqlValue[][] = [];
+  const groups = new Map<string, number>();
+  for (const composite of rows.composite) {
+    const grp = groups.get(composite.param) ?? 0;
+    groups.set(composite.param, grp + 1);
+    const [first, ...rest] = composite.components.map(cells);
+    let combos: SqlValue[][] = first.map((c) => [c[0], c[1]]);
+    for (let k = 0; k < 2; k++) {
+      const next: SqlValue[][] = [];
+      const options = rest[k] ?? [[null, null, null, null, null]];
+      for (const combo of combos) for (const cell of options) if (next.length < MAX_COMBINATIONS) next.push([...combo, ...cell]);
+      combos = next;
+    }
+    for (const combo of combos) out.push([composite.param, grp, ...combo]);
+  }
+  return out;
+}

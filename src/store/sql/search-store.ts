@@ -1,0 +1,189 @@
+import type { IncludeSpec } from '../../search/parse.js';
+import { type SqlParam } from '../../search/sql/fragment.js';
+import { countQuery, decodeCursor, encodeCursor, pageQuery, type PlanInput, type Position } from '../../search/sql/plan.js';
+import type { SearchPage, SearchQuery, StoredVersion, WriteMethod } from '../types.js';
+import type { SqlExecutor, SqlValue } from './driver.js';
+
+/** Runs searches on the SQL built by search/sql/plan.ts: the page, its total, and its includes. */
+
+interface Found extends StoredVersion {
+  rkey: number;
+}
+
+interface FoundRow {
+  rkey: number | string;
+  type: string;
+  id: string;
+  version: number;
+  last_updated: string;
+  method: string;
+  json: string | null;
+}
+
+/** Bound lists (`IN (?, …)`) are cut to this size. */
+const CHUNK = 500;
+
+const num = (v: unknown): number => Number(v);
+
+function chunks<T>(items: readonly T[]): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += CHUNK) out.push(items.slice(i, i + CHUNK));
+  return out;
+}
+
+function placeholders(n: number): string {
+  return new Array(n).fill('?').join(', ');
+}
+
+function toFound(row: FoundRow): Found {
+  const found: Found = {
+    rkey: num(row.rkey),
+    resourceType: row.type,
+    id: row.id,
+    versionId: String(row.version),
+    lastUpdated: row.last_updated,
+    deleted: false,
+    method: row.method as WriteMethod,
+  };
+  if (row.json !== null) found.json = row.json;
+  return found;
+}
+
+const SELECT_CURRENT = `SELECT o.rkey, v.type, v.id, v.version, v.last_updated, v.method, v.json
+  FROM resource o JOIN resource_version v ON v.seq = o.seq`;
+
+/** Current versions of live resources by rkey, in the order given. */
+async function byKeys(sql: SqlExecutor, rkeys: readonly number[]): Promise<Found[]> {
+  const found = new Map<number, Found>();
+  for (const part of chunks(rkeys)) {
+    const rows = await sql.query<FoundRow>(`${SELECT_CURRENT} WHERE o.rkey IN (${placeholders(part.length)}) AND o.deleted = 0`, part);
+    for (const row of rows) found.set(num(row.rkey), toFound(row));
+  }
+  return rkeys.map((k) => found.get(k)).filter((f): f is Found => f !== undefined);
+}
+
+function sqlValue(v: unknown): SqlParam {
+  if (typeof v === 'bigint') return Number(v);
+  return v === undefined ? null : (v as SqlParam);
+}
+
+export async function runSearch(sql: SqlExecutor, tenant: string, query: SearchQuery): Promise<SearchPage> {
+  const input: PlanInput = { tenant, search: query.search, ...(query.compartment ? { compartment: query.compartment } : {}) };
+  const position = query.cursor ? decodeCursor(query.cursor) : undefined;
+  const page: SearchPage = { matches: [], included: [] };
+  let exactTotal: number | undefined;
+
+  if (query.count > 0) {
+    const offset = position ? 0 : (query.offset ?? 0);
+    const { sql: statement, keyCount } = pageQuery(input, query.count + 1, position, offset);
+    let rows = await sql.query<Record<string, unknown>>(statement.text, statement.params as SqlValue[]);
+    const more = rows.length > query.count;
+    rows = rows.slice(0, query.count);
+    const backwards = position?.direction === 'before';
+    if (backwards) rows.reverse();
+    const at = (row: Record<string, unknown>, direction: Position['direction']): string =>
+      encodeCursor({ direction, rkey: num(row.rkey), values: Array.from({ length: keyCount }, (_, i) => sqlValue(row[`k${i}`])) });
+    if (rows.length > 0) {
+      if (backwards ? true : more) page.nextCursor = at(rows[rows.length - 1], 'after');
+      if (backwards ? more : position !== undefined || offset > 0) page.previousCursor = at(rows[0], 'before');
+    }
+    const matches = await byKeys(sql, rows.map((r) => num(r.rkey)));
+    page.matches = matches;
+    if (!position && offset === 0 && !more) exactTotal = rows.length;
+    if (query.includes !== false && (query.search.include.length > 0 || query.search.revinclude.length > 0)) {
+      page.included = await resolveIncludes(sql, tenant, matches, query.search.include, query.search.revinclude);
+    }
+  }
+  if (query.total !== 'none') {
+    if (exactTotal !== undefined) page.total = exactTotal;
+    else {
+      const count = countQuery(input);
+      const [row] = await sql.query<{ n: number | string }>(count.text, count.params as SqlValue[]);
+      page.total = num(row.n);
+    }
+  }
+  return page;
+}
+
+// ---- _include and _revinclude -----------------------------------------------------------------
+
+interface RefRow {
+  rkey: number | string;
+  target_type: string;
+  target_id: string;
+}
+
+/**
+ * Includes of the page: every spec on the matches, then `:iterate` specs on what each round added,
+ * until a round adds nothing. Each resource appears once, and never when it is already a match.
+ */
+async function resolveIncludes(sql: SqlExecutor, tenant: string, matches: Found[], include: IncludeSpec[], revinclude: IncludeSpec[]): Promise<Found[]> {
+  const seen = new Set(matches.map((m) => m.rkey));
+  const included: Found[] = [];
+  let round = matches;
+  for (let first = true; round.length > 0; first = false) {
+    const added: Found[] = [];
+    const add = (found: Found[]) => {
+      for (const f of found) if (!seen.has(f.rkey)) (seen.add(f.rkey), added.push(f));
+    };
+    for (const spec of include) if (first || spec.iterate) add(await forwardInclude(sql, tenant, round, spec));
+    for (const spec of revinclude) if (first || spec.iterate) add(await reverseInclude(sql, tenant, round, spec));
+    included.push(...added);
+    round = added;
+    if (!include.some((s) => s.iterate) && !revinclude.some((s) => s.iterate)) break;
+  }
+  return included;
+}
+
+async function forwardInclude(sql: SqlExecutor, tenant: string, from: Found[], spec: IncludeSpec): Promise<Found[]> {
+  const sources = spec.sourceType === '*' ? from : from.filter((f) => f.resourceType === spec.sourceType);
+  const targets = new Map<string, Set<string>>();
+  for (const part of chunks(sources.map((s) => s.rkey))) {
+    const params: SqlValue[] = [...part];
+    let filter = '';
+    if (spec.code !== '*') (filter += ' AND x.param = ?', params.push(spec.code));
+    if (spec.targetType) (filter += ' AND x.target_type = ?', params.push(spec.targetType));
+    const rows = await sql.query<RefRow>(
+      `SELECT x.rkey, x.target_type, x.target_id FROM search_reference x WHERE x.rkey IN (${placeholders(part.length)})${filter} AND x.target_id IS NOT NULL`,
+      params,
+    );
+    for (const row of rows) {
+      if (!row.target_type) continue;
+      let ids = targets.get(row.target_type);
+      if (!ids) targets.set(row.target_type, (ids = new Set()));
+      ids.add(row.target_id);
+    }
+  }
+  const found: Found[] = [];
+  for (const [type, ids] of targets) {
+    for (const part of chunks([...ids])) {
+      const rows = await sql.query<FoundRow>(`${SELECT_CURRENT} WHERE o.tenant = ? AND o.type = ? AND o.id IN (${placeholders(part.length)}) AND o.deleted = 0`, [tenant, type, ...part]);
+      found.push(...rows.map(toFound));
+    }
+  }
+  return found;
+}
+
+async function reverseInclude(sql: SqlExecutor, tenant: string, from: Found[], spec: IncludeSpec): Promise<Found[]> {
+  const targetTypes = spec.targetType ? [spec.targetType] : spec.param?.targets.length ? spec.param.targets : undefined;
+  const byType = new Map<string, string[]>();
+  for (const f of from) {
+    if (targetTypes && !targetTypes.includes(f.resourceType)) continue;
+    byType.set(f.resourceType, [...(byType.get(f.resourceType) ?? []), f.id]);
+  }
+  const rkeys = new Set<number>();
+  for (const [type, ids] of byType) {
+    for (const part of chunks(ids)) {
+      const params: SqlValue[] = [tenant, ...part, type];
+      let filter = '';
+      if (spec.sourceType !== '*') (filter += ' AND x.type = ?', params.push(spec.sourceType));
+      if (spec.code !== '*') (filter += ' AND x.param = ?', params.push(spec.code));
+      const rows = await sql.query<{ rkey: number | string }>(
+        `SELECT DISTINCT x.rkey FROM search_reference x WHERE x.tenant = ? AND x.target_id IN (${placeholders(part.length)}) AND x.target_type = ?${filter}`,
+        params,
+      );
+      for (const row of rows) rkeys.add(num(row.rkey));
+    }
+  }
+  return byKeys(sql, [...rkeys].sort((a, b) => a - b));
+}

@@ -1,0 +1,112 @@
+/**
+ * Scope escalation through search and conditional operations: _include and _revinclude results of
+ * types the token has no scope for (the seed's CVE-2022-39230), chained and _has criteria that look
+ * into such types, and conditional create/update/delete and conditional references, whose matches
+ * would reveal resources the caller may not see.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { entryStatus } from '../http/helpers.js';
+import { startTestServer, type TestServer } from '../support/server.js';
+import { assertStatus, call, observation } from './support/client.js';
+import { RESOURCE, startIdp, type TestIdp } from './support/idp.js';
+
+let idp: TestIdp;
+let kiln: TestServer;
+let base: string;
+const tokens: Record<string, string> = {};
+
+before(async () => {
+  idp = await startIdp();
+  kiln = await startTestServer({ auth: { mode: 'jwt', issuer: idp.issuer, audience: [RESOURCE], strategy: 'smart' } });
+  base = kiln.baseUrl;
+  tokens.system = await idp.sign({ scope: 'system/*.*' });
+  tokens.patientsOnly = await idp.sign({ scope: 'system/Patient.rs' });
+  tokens.observationsOnly = await idp.sign({ scope: 'system/Observation.cruds' });
+  tokens.paula = await idp.sign({ patient: 'pat-a', scope: 'patient/Observation.cruds patient/Patient.rs' });
+  const put = async (resource: { resourceType: string; id: string }) =>
+    assertStatus(await call(base, 'PUT', `${resource.resourceType}/${resource.id}`, { token: tokens.system }, resource), 201, `seed ${resource.id}`);
+  await put({ resourceType: 'Patient', id: 'pat-a', identifier: [{ system: 'urn:mrn', value: 'A' }] } as never);
+  await put({ resourceType: 'Patient', id: 'pat-b', identifier: [{ system: 'urn:mrn', value: 'B' }] } as never);
+  await put({ ...observation('pat-a', 'laboratory', { identifier: [{ system: 'urn:obs', value: 'lab-a' }] }), id: 'lab-a' });
+  await put({ ...observation('pat-b', 'laboratory', { identifier: [{ system: 'urn:obs', value: 'lab-b' }] }), id: 'lab-b' });
+});
+after(async () => {
+  await kiln?.close();
+  await idp?.close();
+});
+
+const types = (bundle: { entry?: { resource: { resourceType: string } }[] }) => (bundle.entry ?? []).map((e) => e.resource.resourceType).sort();
+
+describe('_include and _revinclude never return types outside the scopes (CVE-2022-39230)', () => {
+  test('Patient?_revinclude=Observation:subject with only Patient scopes returns no Observation', async () => {
+    const full = assertStatus(await call(base, 'GET', 'Patient?_id=pat-a&_revinclude=Observation:subject', { token: tokens.system }), 200, 'system/*.*');
+    assert.deepEqual(types(full), ['Observation', 'Patient'], 'the include works for a caller who may see it');
+    const limited = assertStatus(await call(base, 'GET', 'Patient?_id=pat-a&_revinclude=Observation:subject', { token: tokens.patientsOnly }), 200, 'system/Patient.rs');
+    assert.deepEqual(types(limited), ['Patient']);
+    assert.equal(limited.total, 1);
+  });
+
+  test('Observation?_include=Observation:subject with only Observation scopes returns no Patient', async () => {
+    const limited = assertStatus(await call(base, 'GET', 'Observation?_id=lab-a&_include=Observation:subject', { token: tokens.observationsOnly }), 200, 'Observation only');
+    assert.deepEqual(types(limited), ['Observation']);
+  });
+});
+
+describe('criteria that look into other types need search rights on them', () => {
+  test('_has:Observation with only Patient scopes: 403', async () => {
+    assertStatus(await call(base, 'GET', 'Patient?_has:Observation:subject:category=laboratory', { token: tokens.patientsOnly }), 403, '_has');
+    assertStatus(await call(base, 'GET', 'Patient?_has:Observation:subject:category=laboratory', { token: tokens.system }), 200, 'allowed with Observation scopes');
+  });
+
+  test('chained subject:Patient.identifier with only Observation scopes: 403', async () => {
+    assertStatus(await call(base, 'GET', 'Observation?subject:Patient.identifier=urn:mrn|B', { token: tokens.observationsOnly }), 403, 'chain');
+  });
+
+  test('search by a patient-limited token is refused until search applies the compartment', async () => {
+    assertStatus(await call(base, 'GET', 'Observation?category=laboratory', { token: tokens.paula }), 403, 'type search');
+    assertStatus(await call(base, 'GET', 'Patient/pat-b/Observation', { token: tokens.paula }), 403, 'compartment search');
+  });
+});
+
+describe('conditional operations reveal matches only to callers who may search', () => {
+  test('a conditional reference to a type without search rights: 403', async () => {
+    const body = observation('pat-a', 'laboratory', { subject: { reference: 'Patient?identifier=urn:mrn|B' } });
+    assertStatus(await call(base, 'POST', 'Observation', { token: tokens.observationsOnly }, body), 403, 'direct');
+    const batch = { resourceType: 'Bundle', type: 'batch', entry: [{ request: { method: 'POST', url: 'Observation' }, resource: body }] };
+    assertStatus(await call(base, 'POST', '', { token: tokens.observationsOnly }, batch), 403, 'batch');
+    assertStatus(await call(base, 'POST', '', { token: tokens.observationsOnly }, { ...batch, type: 'transaction' }), 403, 'transaction');
+  });
+
+  test("conditional create matching another patient's resource does not return it to a patient-limited token", async () => {
+    const body = observation('pat-a', 'laboratory');
+    const direct = await call(base, 'POST', 'Observation', { token: tokens.paula, headers: { 'if-none-exist': 'identifier=urn:obs|lab-b' } }, body);
+    assertStatus(direct, 403, 'If-None-Exist');
+    assert.doesNotMatch(direct.text, /pat-b/);
+    const transaction = await call(base, 'POST', '', { token: tokens.paula }, {
+      resourceType: 'Bundle',
+      type: 'transaction',
+      entry: [{ request: { method: 'POST', url: 'Observation', ifNoneExist: 'identifier=urn:obs|lab-b' }, resource: body }],
+    });
+    assertStatus(transaction, 403, 'ifNoneExist in a transaction');
+    assert.doesNotMatch(transaction.text, /pat-b/);
+  });
+
+  test('conditional update and delete by a patient-limited token: 403, and nothing changes', async () => {
+    const criteria = 'Observation?identifier=urn:obs|lab-b';
+    assertStatus(await call(base, 'PUT', criteria, { token: tokens.paula }, observation('pat-a', 'laboratory')), 403, 'conditional update');
+    assertStatus(await call(base, 'DELETE', criteria, { token: tokens.paula }), 403, 'conditional delete');
+    const res = await call(base, 'POST', '', { token: tokens.paula }, { resourceType: 'Bundle', type: 'batch', entry: [{ request: { method: 'DELETE', url: criteria } }] });
+    assertStatus(res, 403, 'conditional delete in a batch');
+    assertStatus(await call(base, 'GET', 'Observation/lab-b', { token: tokens.system }), 200, 'still there');
+  });
+
+  test('callers who may search use conditional operations as usual', async () => {
+    const res = await call(base, 'POST', '', { token: tokens.system }, {
+      resourceType: 'Bundle',
+      type: 'batch',
+      entry: [{ request: { method: 'POST', url: 'Observation', ifNoneExist: 'identifier=urn:obs|lab-b' }, resource: observation('pat-b', 'laboratory') }],
+    });
+    assert.deepEqual(assertStatus(res, 200, 'batch').entry.map(entryStatus), [200]);
+  });
+});
