@@ -43,7 +43,9 @@ Options:
                           WORKAROUND for servers without conditional create/references: rewrite
                           them into PUTs with derived ids (changes the workload; labelled)
   --duration S            seconds per measured HTTP run (default 10)
-  --warmup S              seconds of warm-up before each measured run (default 2)
+  --rounds N              measure target and ceiling N times in alternation and report the
+                          medians (default 1; more gives steadier figures on a noisy machine)
+  --warmup S              seconds of warm-up before the first measured run (default 2)
   --connections N         concurrent connections for create/read/update/search (default 10)
   --ingest-connections N  concurrent clients for ingest (default 4)
   --seed-patients N       patients loaded for create/read/update (default 1000)
@@ -74,6 +76,7 @@ export function parseOptions(argv: string[]): BenchOptions {
       synthea: { type: 'string' },
       'synthea-rewrite-conditionals': { type: 'boolean' },
       duration: { type: 'string' },
+      rounds: { type: 'string' },
       warmup: { type: 'string' },
       connections: { type: 'string' },
       'ingest-connections': { type: 'string' },
@@ -115,6 +118,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     synthea: values.synthea,
     syntheaRewriteConditionals: values['synthea-rewrite-conditionals'] ?? false,
     duration: num('duration', values.duration, quick ? 1 : 10, 0.1),
+    rounds: Math.round(num('rounds', values.rounds, 1, 1)),
     warmup: num('warmup', values.warmup, quick ? 0.3 : 2),
     connections: num('connections', values.connections, quick ? 4 : 10, 1),
     ingestConnections: num('ingest-connections', values['ingest-connections'], quick ? 2 : 4, 1),

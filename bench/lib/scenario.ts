@@ -17,6 +17,8 @@ export interface BenchOptions {
   synthea?: string;
   syntheaRewriteConditionals: boolean;
   duration: number;
+  /** Alternating target/ceiling measurements per HTTP scenario. */
+  rounds: number;
   warmup: number;
   connections: number;
   ingestConnections: number;
@@ -54,6 +56,8 @@ export interface ScenarioResult {
   fractionOfCeiling?: number;
   /** The server's peak RSS during the measured run (MB). */
   peakRssMB?: number;
+  /** Throughput of each round (target, ceiling) when there were several. */
+  rounds?: { target: number; ceiling?: number }[];
   /** Scenario-specific figures (start-up times, resources loaded, …). */
   details?: Record<string, number | string>;
 }
@@ -68,36 +72,59 @@ export interface Scenario {
 export type SpecFor = (baseUrl: string, server: 'target' | 'ceiling') => LoadSpec;
 
 /**
- * Measures the target (after a warm-up), then the ceiling answering the target's own sample
- * response with the same load; the peak RSS mark is reset just before the measured run.
+ * Measures the target, then the ceiling answering the target's own sample response under the same
+ * load, `rounds` times in alternation (so both see the same moments of a noisy machine); reports
+ * the median round of each and the median of the per-round fractions. Each server is warmed up
+ * once; the peak-RSS mark is reset before every measured run of the target.
  */
-export async function measureAgainstCeiling(ctx: BenchContext, scenario: string, unit: string, specFor: SpecFor, warm = true): Promise<ScenarioResult> {
+export async function measureAgainstCeiling(ctx: BenchContext, scenario: string, unit: string, specFor: SpecFor): Promise<ScenarioResult> {
   const { options, target, ceiling } = ctx;
-  const run = async (baseUrl: string, server: 'target' | 'ceiling', pid?: number) => {
-    if (warm && options.warmup > 0) await runLoad({ ...specFor(baseUrl, server), duration: options.warmup });
+  const method = specFor(target.baseUrl, 'target').requests[0].method ?? 'GET';
+  const rounds: { target: Measurement; ceiling?: Measurement; peakRssMB?: number }[] = [];
+  for (let round = 0; round < options.rounds; round++) {
+    if (round === 0 && options.warmup > 0) await runLoad({ ...specFor(target.baseUrl, 'target'), duration: options.warmup });
+    const pid = target.pid;
     const peakResettable = pid !== undefined && resetPeakMemory(pid);
-    const measured = await runLoad(specFor(baseUrl, server));
-    return { measured, peakRssMB: pid !== undefined ? memoryOf(pid)?.[peakResettable ? 'peakMB' : 'rssMB'] : undefined };
-  };
-  const { measured, peakRssMB } = await run(target.baseUrl, 'target', target.pid);
-  const result: ScenarioResult = { scenario, status: 'ok', unit, target: strip(measured), peakRssMB: round(peakRssMB) };
-  if (measured.ok === 0) return { ...result, status: 'failed', note: measured.firstFailure ?? 'no successful response' };
-  if (measured.failed > 0) result.note = `${measured.failed} failed: ${measured.firstFailure}`;
-  if (ceiling && measured.sample) {
-    const { status, headers, body } = measured.sample;
-    const method = specFor(target.baseUrl, 'target').requests[0].method ?? 'GET';
-    await ceiling.answer({ [method]: { status, headers, body } });
-    const { measured: bare } = await run(ceiling.baseUrl, 'ceiling');
-    result.ceiling = strip(bare);
-    result.fractionOfCeiling = measured.throughput / bare.throughput;
+    const measured = await runLoad(specFor(target.baseUrl, 'target'));
+    const peakRssMB = pid !== undefined ? memoryOf(pid)?.[peakResettable ? 'peakMB' : 'rssMB'] : undefined;
+    if (measured.ok === 0) {
+      const why = measured.firstFailure ?? (measured.responses === 0 ? `no answer within the ${options.duration} s run` : 'no successful response');
+      return { scenario, status: 'failed', unit, target: strip(measured), peakRssMB: roundTo(peakRssMB), note: why };
+    }
+    let bare: Measurement | undefined;
+    if (ceiling && measured.sample) {
+      await ceiling.answer({ [method]: measured.sample });
+      if (round === 0 && options.warmup > 0) await runLoad({ ...specFor(ceiling.baseUrl, 'ceiling'), duration: options.warmup });
+      bare = await runLoad(specFor(ceiling.baseUrl, 'ceiling'));
+    }
+    rounds.push({ target: measured, ceiling: bare, peakRssMB });
   }
+  const result: ScenarioResult = {
+    scenario,
+    status: 'ok',
+    unit,
+    target: strip(median(rounds, (r) => r.target.throughput).target),
+    peakRssMB: roundTo(Math.max(...rounds.map((r) => r.peakRssMB ?? NaN))),
+  };
+  const failed = rounds.reduce((sum, r) => sum + r.target.failed, 0);
+  if (failed > 0) result.note = `${failed} failed: ${rounds.find((r) => r.target.firstFailure)?.target.firstFailure}`;
+  const paired = rounds.filter((r) => r.ceiling);
+  if (paired.length > 0) {
+    result.ceiling = strip(median(paired, (r) => r.ceiling!.throughput).ceiling!);
+    result.fractionOfCeiling = median(paired.map((r) => r.target.throughput / r.ceiling!.throughput), (f) => f);
+  }
+  if (rounds.length > 1) result.rounds = rounds.map((r) => ({ target: roundTo(r.target.throughput, 0)!, ceiling: roundTo(r.ceiling?.throughput, 0) }));
   return result;
+}
+
+function median<T>(items: T[], by: (item: T) => number): T {
+  return [...items].sort((a, b) => by(a) - by(b))[Math.floor((items.length - 1) / 2)];
 }
 
 function strip({ sample: _sample, ...measurement }: Measurement): Omit<Measurement, 'sample'> {
   return measurement;
 }
 
-export function round(value: number | undefined, digits = 1): number | undefined {
+export function roundTo(value: number | undefined, digits = 1): number | undefined {
   return value === undefined || Number.isNaN(value) ? undefined : Math.round(value * 10 ** digits) / 10 ** digits;
 }

@@ -10,8 +10,6 @@ import { FAMILY } from '../../src/generate/vocabulary.js';
 import { call, describeFailure, locationsOf } from '../lib/fhir.js';
 import { measureAgainstCeiling, type Scenario } from '../lib/scenario.js';
 
-const RECORDS = 50;
-
 export const search: Scenario = {
   name: 'search',
   describe: 'a mix of five searches (name, gender+birthdate, Observation by patient+LOINC, Condition by SNOMED, Encounter by patient+date)',
@@ -22,8 +20,9 @@ export const search: Scenario = {
 
     // Full records (encounters, observations, conditions) so that every query has something to find.
     const patientIds: string[] = [];
-    const options = { patients: RECORDS, seed: ctx.options.seed + 2_000_003 };
-    for (let i = 0; i < RECORDS; i++) {
+    const records = Math.min(50, ctx.options.patients);
+    const options = { patients: records, seed: ctx.options.seed + 2_000_003 };
+    for (let i = 0; i < records; i++) {
       const answer = await call(ctx.target, 'POST', '', JSON.stringify(patientBundle(patientRecord(options, i))));
       if (answer.status >= 300) return { scenario: 'search', status: 'failed', note: `loading search data failed: ${describeFailure(answer)}` };
       patientIds.push(locationsOf(JSON.parse(answer.text) as Bundle).find((l) => l.type === 'Patient')!.id);

@@ -5,7 +5,7 @@
  */
 import { freshStorage, startKiln } from '../lib/kiln.js';
 import { memoryOf } from '../lib/processes.js';
-import { round, type Scenario } from '../lib/scenario.js';
+import { roundTo, type Scenario } from '../lib/scenario.js';
 
 export const startup: Scenario = {
   name: 'startup',
@@ -31,11 +31,11 @@ export const startup: Scenario = {
         scenario: 'startup',
         status: 'ok',
         details: {
-          firstStartMs: round(times[0])!,
-          restartMedianMs: round(restarts[Math.floor((restarts.length - 1) / 2)])!,
+          firstStartMs: roundTo(times[0])!,
+          restartMedianMs: roundTo(restarts[Math.floor((restarts.length - 1) / 2)])!,
           restarts: restarts.length,
-          idleRssMB: round(idle?.rssMB) ?? 'n/a',
-          startupPeakRssMB: round(idle?.peakMB) ?? 'n/a',
+          idleRssMB: roundTo(idle?.rssMB) ?? 'n/a',
+          startupPeakRssMB: roundTo(idle?.peakMB) ?? 'n/a',
         },
       };
     } finally {

@@ -2,8 +2,8 @@
 // (http.html#trules): ifNoneExist, conditional update/patch URLs and conditional references.
 import { invalid, notFound, preconditionFailed } from '../fhir/errors.js';
 import type { BundleEntry } from '../fhir/types.js';
-import type { StoreReader } from '../store/types.js';
-import { describe, parseConditionalReference, singleMatch } from './conditional.js';
+import type { StoreReader, StoreTransaction } from '../store/types.js';
+import { describe, lockCriteria, parseConditionalReference, singleMatch } from './conditional.js';
 import { writeResponse } from './respond.js';
 import { parseRoute } from './route.js';
 import type { FhirRequest, FhirResponse, InteractionContext } from './types.js';
@@ -30,21 +30,21 @@ export async function resolveEntries(
   entries: BundleEntry[],
   fail: (error: unknown, index: number) => unknown,
 ): Promise<ResolvedEntries> {
-  const store = ctx.tx ?? ctx.store;
+  const tx = ctx.tx!;
   const resolved: ResolvedEntries = { assignedIds: new Map(), identities: new Map(), answered: new Map() };
   for (const [index, request] of requests.entries()) {
     try {
-      await resolveEntry(store, request, index, entries[index].fullUrl, resolved, ctx.resourceTypes);
+      await resolveEntry(tx, request, index, entries[index].fullUrl, resolved, ctx.resourceTypes);
     } catch (error) {
       throw fail(error, index);
     }
   }
-  const references = await conditionalReferences(store, outer, requests.map((r) => r.body));
+  const references = await conditionalReferences(tx, outer, requests.map((r) => r.body));
   for (const [text, identity] of references) resolved.identities.set(text, identity);
   return resolved;
 }
 
-async function resolveEntry(store: StoreReader, request: FhirRequest, index: number, fullUrl: string | undefined, resolved: ResolvedEntries, types: ReadonlySet<string>): Promise<void> {
+async function resolveEntry(store: StoreTransaction, request: FhirRequest, index: number, fullUrl: string | undefined, resolved: ResolvedEntries, types: ReadonlySet<string>): Promise<void> {
   const target = parseRoute(request.path, types);
   if (target.kind !== 'type') {
     if ((request.method === 'PUT' || request.method === 'PATCH') && target.kind === 'instance' && fullUrl) resolved.identities.set(fullUrl, `${target.resourceType}/${target.id}`);
@@ -55,7 +55,9 @@ async function resolveEntry(store: StoreReader, request: FhirRequest, index: num
     const ifNoneExist = request.headers['if-none-exist'];
     if (ifNoneExist !== undefined) {
       delete request.headers['if-none-exist'];
-      const existing = await singleMatch(store, request, type, conditionalQueryOf(ifNoneExist), 'Conditional create (ifNoneExist)');
+      const criteria = conditionalQueryOf(ifNoneExist);
+      await lockCriteria(store, request, type, criteria);
+      const existing = await singleMatch(store, request, type, criteria, 'Conditional create (ifNoneExist)');
       if (existing) {
         resolved.answered.set(index, writeResponse(request, 200, existing, `${type}/${existing.id} matches ifNoneExist; nothing was created`));
         if (fullUrl) resolved.identities.set(fullUrl, `${type}/${existing.id}`);
@@ -67,6 +69,7 @@ async function resolveEntry(store: StoreReader, request: FhirRequest, index: num
     if (fullUrl) resolved.identities.set(fullUrl, `${type}/${id}`);
   } else if ((request.method === 'PUT' || request.method === 'PATCH') && request.query.length > 0) {
     const what = request.method === 'PUT' ? 'Conditional update' : 'Conditional patch';
+    await lockCriteria(store, request, type, request.query);
     const match = await singleMatch(store, request, type, request.query, what);
     const body = request.body as { id?: unknown } | undefined;
     let id: string;

@@ -1,12 +1,13 @@
 // capabilities: https://hl7.org/fhir/R4/http.html#capabilities
 import { readFileSync } from 'node:fs';
 import type { Resource } from '../fhir/types.js';
+import { searchCapability, systemSearchParams } from './capability-search.js';
 import type { InteractionContext } from './types.js';
 
 const packageJson = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 export const KILN_VERSION = packageJson.version;
 
-const typeInteractions = ['read', 'vread', 'update', 'patch', 'delete', 'history-instance', 'history-type', 'create'];
+const typeInteractions = ['read', 'vread', 'update', 'patch', 'delete', 'history-instance', 'history-type', 'create', 'search-type'];
 
 /** A CapabilityStatement describing what this server really does, built from its configuration. */
 export function capabilityStatement(ctx: InteractionContext, baseUrl: string): Resource {
@@ -17,10 +18,12 @@ export function capabilityStatement(ctx: InteractionContext, baseUrl: string): R
     versioning: 'versioned-update',
     readHistory: true,
     updateCreate: true,
-    conditionalCreate: false,
+    conditionalCreate: true,
     conditionalRead: 'full-support',
-    conditionalUpdate: false,
-    conditionalDelete: 'not-supported',
+    conditionalUpdate: true,
+    conditionalDelete: ctx.config.limits.maxConditionalDeletes > 1 ? 'multiple' : 'single',
+    ...searchCapability(type),
+    ...(type === 'Patient' ? { operation: [{ name: 'everything', definition: 'http://hl7.org/fhir/OperationDefinition/Patient-everything' }] } : {}),
   }));
   return {
     resourceType: 'CapabilityStatement',
@@ -38,7 +41,8 @@ export function capabilityStatement(ctx: InteractionContext, baseUrl: string): R
         mode: 'server',
         ...securitySection(ctx),
         resource: resources,
-        interaction: [{ code: 'transaction' }, { code: 'batch' }, { code: 'history-system' }],
+        interaction: [{ code: 'transaction' }, { code: 'batch' }, { code: 'search-system' }, { code: 'history-system' }],
+        searchParam: systemSearchParams(),
       },
     ],
   };

@@ -2,7 +2,7 @@
 // #patch ("conditional patch") and #cdelete. The criteria are the request's query string.
 import { conflict, invalid, notFound, preconditionFailed } from '../fhir/errors.js';
 import { informational } from '../fhir/operation-outcome.js';
-import { conditionalMatches, describe, singleMatch } from './conditional.js';
+import { conditionalMatches, describe, lockCriteria, singleMatch } from './conditional.js';
 import { deleteResource } from './delete.js';
 import { patch } from './patch.js';
 import { returnPreference } from './respond.js';
@@ -18,6 +18,7 @@ import { bodyAsResource, newResourceId } from './write.js';
 export function conditionalUpdate(ctx: InteractionContext, request: FhirRequest, resourceType: string): Promise<FhirResponse> {
   const resource = bodyAsResource(request.body, resourceType);
   return inTransaction(ctx, async (tx) => {
+    await lockCriteria(tx, request, resourceType, request.query);
     const match = await singleMatch(tx, request, resourceType, request.query, 'Conditional update');
     let id: string;
     if (match) {

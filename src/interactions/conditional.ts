@@ -1,7 +1,7 @@
 // Conditional interactions: https://hl7.org/fhir/R4/http.html#ccreate, #cond-update, #cdelete,
 // #patch and conditional references in transactions (http.html#trules).
 import { invalid, preconditionFailed } from '../fhir/errors.js';
-import type { StoredVersion, StoreReader } from '../store/types.js';
+import type { StoredVersion, StoreReader, StoreTransaction } from '../store/types.js';
 import { conditionalQuery, parseRequestSearch } from './search-request.js';
 import type { FhirRequest } from './types.js';
 
@@ -29,6 +29,12 @@ export async function singleMatch(store: StoreReader, request: FhirRequest, reso
   const matches = await conditionalMatches(store, request, resourceType, query, 2, what);
   if (matches.length > 1) throw preconditionFailed(`${what}: the criteria '${describe(query)}' match more than one ${resourceType}`);
   return matches[0];
+}
+
+/** Serialises conditional writes on the same criteria (see StoreTransaction.lock). */
+export function lockCriteria(tx: StoreTransaction, request: FhirRequest, resourceType: string, query: [string, string][]): Promise<void> {
+  const criteria = [...query].sort(([a, x], [b, y]) => a.localeCompare(b) || x.localeCompare(y));
+  return tx.lock(`kiln.conditional ${request.tenant} ${resourceType}?${describe(criteria)}`);
 }
 
 export function describe(query: [string, string][]): string {

@@ -1,5 +1,5 @@
 // create: https://hl7.org/fhir/R4/http.html#create, conditional create: #ccreate
-import { singleMatch } from './conditional.js';
+import { lockCriteria, singleMatch } from './conditional.js';
 import { writeResponse } from './respond.js';
 import { conditionalQuery } from './search-request.js';
 import { inTransaction } from './session.js';
@@ -17,7 +17,9 @@ export async function create(ctx: InteractionContext, request: FhirRequest, reso
   const ifNoneExist = request.headers['if-none-exist'];
   const result = await inTransaction(ctx, async (tx) => {
     if (ifNoneExist !== undefined) {
-      const existing = await singleMatch(tx, request, resourceType, conditionalQuery(ifNoneExist), 'Conditional create (If-None-Exist)');
+      const criteria = conditionalQuery(ifNoneExist);
+      await lockCriteria(tx, request, resourceType, criteria);
+      const existing = await singleMatch(tx, request, resourceType, criteria, 'Conditional create (If-None-Exist)');
       if (existing) return { existing };
     }
     return { created: await writeResource(ctx, tx, request.tenant, resource, id, undefined, 'POST', request.baseUrl) };

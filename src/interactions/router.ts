@@ -15,6 +15,12 @@ import { conditionalDelete, conditionalPatch, conditionalUpdate } from './condit
 import { everything } from './everything.js';
 import { searchCompartment, searchSystem, searchType } from './search.js';
 
+/** PUT, PATCH and DELETE on a type are conditional: without criteria the method does not apply here. */
+function conditional(request: FhirRequest, target: Route, run: () => Promise<FhirResponse>): Promise<FhirResponse> {
+  if (!request.query.some(([name]) => name !== '_format' && name !== '_pretty')) throw methodNotAllowed(request.method, target, ['GET', 'POST']);
+  return run();
+}
+
 /** Operations Kiln implements: Patient/$everything (instance and type level). */
 function operation(ctx: InteractionContext, request: FhirRequest, r: Extract<Route, { kind: 'operation' }>): Promise<FhirResponse> {
   if (r.name === 'everything' && r.resourceType === 'Patient') return everything(ctx, request, r.resourceType, r.id);
@@ -49,9 +55,9 @@ const handlers: HandlerTable = {
   type: {
     POST: (ctx, request, r) => create(ctx, request, r.resourceType),
     GET: (ctx, request, r) => searchType(ctx, request, r.resourceType),
-    PUT: (ctx, request, r) => conditionalUpdate(ctx, request, r.resourceType),
-    PATCH: (ctx, request, r) => conditionalPatch(ctx, request, r.resourceType),
-    DELETE: (ctx, request, r) => conditionalDelete(ctx, request, r.resourceType),
+    PUT: (ctx, request, r) => conditional(request, r, () => conditionalUpdate(ctx, request, r.resourceType)),
+    PATCH: (ctx, request, r) => conditional(request, r, () => conditionalPatch(ctx, request, r.resourceType)),
+    DELETE: (ctx, request, r) => conditional(request, r, () => conditionalDelete(ctx, request, r.resourceType)),
   },
   'type-search': { POST: (ctx, request, r) => searchType(ctx, request, r.resourceType) },
   compartment: { GET: (ctx, request, r) => searchCompartment(ctx, request, r.compartment, r.id, r.resourceType) },
@@ -67,8 +73,8 @@ const handlers: HandlerTable = {
   version: { GET: (ctx, request, r) => vread(ctx, request, r.resourceType, r.id, r.versionId) },
 };
 
-function methodNotAllowed(method: string, target: Route): FhirError {
-  const allowed = Object.keys(handlers[target.kind]);
+function methodNotAllowed(method: string, target: Route, only?: string[]): FhirError {
+  const allowed = only ?? Object.keys(handlers[target.kind]);
   if (allowed.includes('GET')) allowed.push('HEAD');
   return new FhirError('method-not-allowed', `${method} is not allowed here; allowed: ${allowed.join(', ')}`, { headers: { allow: allowed.join(', ') } });
 }

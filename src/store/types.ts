@@ -123,6 +123,12 @@ export interface StoreTransaction extends StoreReader {
    * resource already exists (a concurrent writer won).
    */
   writeVersion(tenant: string, version: NewVersion): Promise<void>;
+  /**
+   * Holds a lock on `key` until the transaction ends, so that transactions taking the same key
+   * run one after the other (conditional creates and updates lock their criteria, so that two
+   * of them cannot both find no match and both create). A no-op where writers are serialised.
+   */
+  lock(key: string): Promise<void>;
 }
 
 export interface Store extends StoreReader {

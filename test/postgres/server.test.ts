@@ -65,6 +65,10 @@ describe('start-up errors', () => {
     await assert.rejects(openPostgresStore(u.toString(), settings), /user 'kiln_no_such_role'\): authentication failed/);
   });
 
+  test('a search_path naming a schema that does not exist', async () => {
+    await assert.rejects(openPostgresStore(urlWithSearchPath('kiln_no_such_schema'), settings), /^Error: Cannot migrate the PostgreSQL schema: .*\(does the schema named in search_path exist\?\)$/);
+  });
+
   test('kiln serve says why in one line and exits 1', async () => {
     const kiln = spawnKiln(['serve', '--port', '0', '--database', 'postgres://postgres:s3cret@127.0.0.1:1/test']);
     assert.equal(await kiln.exited, 1);

@@ -5,9 +5,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { migrate } from '../../src/store/sql/schema.js';
 import { SqlStore } from '../../src/store/sql/sql-store.js';
-import { openPostgresStore, PgliteDatabase } from '../../src/store/postgres/index.js';
+import { openPgliteStore, openPostgresStore } from '../../src/store/postgres/index.js';
 
 export interface TestStore {
   store: SqlStore;
@@ -57,29 +56,8 @@ export async function dropSchema(url: string, schema: string): Promise<void> {
   }
 }
 
-let template: Promise<Blob> | undefined;
-
-/**
- * Creating a PGlite database runs initdb (~3 s); loading a dump of one takes ~0.5 s. So each
- * test process migrates one database once and starts every store from its dump.
- */
-function pgliteTemplate(): Promise<Blob> {
-  template ??= (async () => {
-    const { PGlite } = await import('@electric-sql/pglite');
-    const db = new PgliteDatabase(await PGlite.create());
-    await migrate(db);
-    const dump = await db.pglite.dumpDataDir('none');
-    await db.close();
-    return dump;
-  })();
-  return template;
-}
-
 async function openOnPglite(): Promise<TestStore> {
-  const { PGlite } = await import('@electric-sql/pglite');
-  const db = new PgliteDatabase(await PGlite.create({ loadDataDir: await pgliteTemplate() }));
-  await migrate(db);
-  const store = new SqlStore(db);
+  const store = await openPgliteStore();
   return { store, backend: 'pglite', cleanup: () => store.close() };
 }
 

@@ -2,6 +2,7 @@ import type { SearchParamDefinition } from '../parameters.js';
 import type { ChainFilter, HasFilter, ParamFilter, SearchFilter, SearchValue } from '../parse.js';
 import { componentCondition, contains, dateCondition, numberCondition, quantityCondition, referenceCondition, stringCondition, tokenCondition, uriCondition } from './conditions.js';
 import { and, inList, join, or, raw, type Sql, sql } from './fragment.js';
+import { systemImplied } from './token-kind.js';
 
 /**
  * Search filters (the AST of parse.ts) → SQL. Each ANDed clause becomes a `Clause` that can test
@@ -163,7 +164,7 @@ function valueCondition(v: SearchValue, param: SearchParamDefinition, modifier: 
     case 'string':
       return stringCondition(v, modifier, { value: `${x}.value`, norm: `${x}.norm` });
     case 'token':
-      return tokenCondition(v, { system: `${x}.system`, code: `${x}.code`, text: `${x}.text`, typeSystem: `${x}.type_system`, typeCode: `${x}.type_code` });
+      return tokenCondition(v, { system: `${x}.system`, code: `${x}.code`, text: `${x}.text`, typeSystem: `${x}.type_system`, typeCode: `${x}.type_code` }, systemImplied(param));
     case 'reference': {
       const typed = modifier && /^[A-Z]/.test(modifier) && !v.targetType && v.id !== undefined ? { ...v, targetType: modifier } : v;
       return referenceCondition(typed, {

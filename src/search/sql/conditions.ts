@@ -44,10 +44,11 @@ export interface TokenColumns {
 }
 
 /**
- * A system given in the search also matches a code indexed without one: elements of type `code`
- * (gender, status, …) carry no system in the resource, their system being implied by the binding.
+ * `systemImplied`: the parameter indexes `code` elements (gender, status, …), which carry no
+ * system in the resource, their system being implied by the binding: a searched system then
+ * also matches a code indexed without one.
  */
-export function tokenCondition(value: TokenValue, cols: TokenColumns): Sql {
+export function tokenCondition(value: TokenValue, cols: TokenColumns, systemImplied = false): Sql {
   if (value.text !== undefined) {
     if (!cols.text) return raw('1 = 0');
     return sql`(${startsWith(cols.text, value.text)} OR ${c(cols.text)} LIKE ${`% ${likeEscape(value.text)}%`} ESCAPE '\\')`;
@@ -59,7 +60,7 @@ export function tokenCondition(value: TokenValue, cols: TokenColumns): Sql {
   }
   if (value.system === null) parts.push(sql`${c(cols.system)} IS NULL`);
   else if (value.system !== undefined) {
-    parts.push(value.code !== undefined ? sql`(${c(cols.system)} = ${value.system} OR ${c(cols.system)} IS NULL)` : sql`${c(cols.system)} = ${value.system}`);
+    parts.push(value.code !== undefined && systemImplied ? sql`(${c(cols.system)} = ${value.system} OR ${c(cols.system)} IS NULL)` : sql`${c(cols.system)} = ${value.system}`);
   }
   return and(parts);
 }

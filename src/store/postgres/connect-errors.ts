@@ -16,13 +16,21 @@ export function describeTarget(url: string): Target {
   if (parsed.protocol !== 'postgres:' && parsed.protocol !== 'postgresql:') {
     throw new Error(`Invalid database URL: the scheme must be postgres:// or postgresql://, not ${parsed.protocol}//`);
   }
-  const user = decodeURIComponent(parsed.username) || process.env.PGUSER || '';
+  const user = decode(parsed.username) || process.env.PGUSER || '';
   return {
     host: parsed.hostname || parsed.searchParams.get('host') || 'localhost',
     port: parsed.port || '5432',
-    database: decodeURIComponent(parsed.pathname.slice(1)) || user,
+    database: decode(parsed.pathname.slice(1)) || user,
     user,
   };
+}
+
+function decode(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
 }
 
 const networkReasons: Record<string, string> = {

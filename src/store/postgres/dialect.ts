@@ -11,6 +11,8 @@ export const postgresDialect: Dialect = {
   bigint: 'BIGINT',
   double: 'DOUBLE PRECISION',
   binaryText: 'TEXT COLLATE "C"',
+  analyze: (tables) => `ANALYZE ${tables.join(', ')}`,
+  advisoryLock: 'SELECT pg_advisory_xact_lock(hashtextextended(?, 0))',
   forUpdate: ' FOR UPDATE',
   isUniqueViolation: (error) => sqlState(error) === '23505',
   // serialization_failure, deadlock_detected: PostgreSQL rolled the transaction back, and

@@ -11,7 +11,7 @@ export { PgliteDatabase, openPgliteStore, type PgliteStoreOptions } from './pgli
 export interface PostgresStoreOptions extends SqlStoreOptions {
   /**
    * Keep Kiln's tables in this schema (created if missing) instead of the first schema of the
-   * search_path the URL or the role gives. Letters, digits and _ only.
+   * search_path the URL or the role gives. Lower-case letters, digits and _ only.
    */
   schema?: string;
   /**
@@ -47,6 +47,9 @@ export async function connectPostgres(url: string, settings: PoolSettings, optio
  */
 export async function migratePostgres(db: PostgresDatabase, schema?: string): Promise<number> {
   const lockAndCreateSchema = async (tx: SqlExecutor) => {
+    // Building an index on a large table, or waiting for another process that does, may take
+    // longer than any request should: no statement timeout here.
+    await tx.execute('SET LOCAL statement_timeout = 0');
     await tx.query(`SELECT pg_advisory_xact_lock(hashtext('kiln.migrate ' || current_setting('search_path')))`);
     if (schema && (await tx.query('SELECT 1 FROM pg_namespace WHERE nspname = ?', [schema])).length === 0) {
       await tx.execute(`CREATE SCHEMA "${schema}"`);
@@ -63,7 +66,9 @@ export async function openPostgresStore(url: string, settings: PoolSettings, opt
     await migratePostgres(db, schema);
   } catch (error) {
     await db.close();
-    throw new Error(`Cannot migrate the PostgreSQL schema: ${(error as Error).message}`);
+    // 3F000: the search_path names no schema that exists.
+    const hint = (error as { code?: string }).code === '3F000' ? ' (does the schema named in search_path exist?)' : '';
+    throw new Error(`Cannot migrate the PostgreSQL schema: ${(error as Error).message}${hint}`);
   }
   return new SqlStore(db, storeOptions);
 }

@@ -9,14 +9,33 @@ class PgExecutor implements SqlExecutor {
   constructor(private readonly target: pg.Pool | pg.PoolClient) {}
 
   async query<Row>(sql: string, params: SqlValue[] = []): Promise<Row[]> {
-    const result = await this.target.query(toPositional(sql), params);
+    const text = toPositional(sql);
+    const result = await this.target.query({ text, values: params, name: statementName(text) });
     return result.rows as Row[];
   }
 
   async execute(sql: string, params: SqlValue[] = []): Promise<number> {
-    const result = await this.target.query(toPositional(sql), params);
+    const text = toPositional(sql);
+    const result = await this.target.query({ text, values: params, name: statementName(text) });
     return result.rowCount ?? 0;
   }
+}
+
+/**
+ * A name per SQL text, so that each connection parses and plans a statement once and then only
+ * binds and executes it. Names are never reused for another text; past the bound (SQL built with
+ * values inlined) statements go unnamed, parsed each time.
+ */
+const statementNames = new Map<string, string>();
+const maxStatementNames = 1000;
+
+function statementName(text: string): string | undefined {
+  let name = statementNames.get(text);
+  if (name === undefined && statementNames.size < maxStatementNames) {
+    name = `kiln_${statementNames.size}`;
+    statementNames.set(text, name);
+  }
+  return name;
 }
 
 /** BIGINT (oid 20) as a number when it fits, as PGlite and SQLite return it; BigInt beyond. */
@@ -109,10 +128,12 @@ export function createPool(url: string, settings: PoolSettings, schema?: string)
   return new pg.Pool(config);
 }
 
-const identifier = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
+// Lower case only: search_path folds unquoted names to lower case, so `MySchema` would be created
+// under one name and looked up under another.
+const identifier = /^[a-z_][a-z0-9_]{0,62}$/;
 
 export function assertSchemaName(schema: string): void {
-  if (!identifier.test(schema)) throw new Error(`Invalid schema name '${schema}': use letters, digits and _`);
+  if (!identifier.test(schema)) throw new Error(`Invalid schema name '${schema}': use lower-case letters, digits and _`);
 }
 
 /**

@@ -34,6 +34,16 @@ export interface Dialect {
   readonly binaryText: string;
   /** Suffix that locks selected rows until the transaction ends ('' where writers are serialised). */
   readonly forUpdate: string;
+  /**
+   * SQL refreshing the planner's statistics of these tables, for engines whose plans depend on
+   * them (PostgreSQL); absent where the search SQL is planned well without (SQLite).
+   */
+  readonly analyze?: (tables: readonly string[]) => string;
+  /**
+   * A statement taking one text parameter that holds a lock on that key until the transaction
+   * ends; absent where write transactions are serialised anyway (SQLite).
+   */
+  readonly advisoryLock?: string;
   /** Whether an error is a unique-constraint violation. */
   isUniqueViolation(error: unknown): boolean;
   /** Whether an error means "the transaction lost a race; running it again may succeed". */

@@ -53,9 +53,14 @@ async function insertRows(sql: SqlExecutor, kind: IndexTableName, target: IndexT
   for (let start = 0; start < values.length; start += ROWS_PER_INSERT) {
     const chunk = values.slice(start, start + ROWS_PER_INSERT);
     const params: SqlValue[] = [];
-    for (const row of chunk) params.push(target.rkey as SqlValue, target.tenant, target.resourceType, ...row);
+    for (const row of chunk) params.push(target.rkey as SqlValue, target.tenant, target.resourceType, ...row.map(withoutNul));
     await sql.execute(`INSERT INTO ${table.name} (${columns}) VALUES ${new Array(chunk.length).fill(tuple).join(', ')}`, params);
   }
+}
+
+/** PostgreSQL text cannot hold U+0000: index values drop it (the stored JSON keeps it, escaped). */
+function withoutNul(value: SqlValue): SqlValue {
+  return typeof value === 'string' && value.includes('\u0000') ? value.replaceAll('\u0000', '') : value;
 }
 
 // ---- composites -------------------------------------------------------------------------------

@@ -12,8 +12,13 @@ export interface IndexTable {
   name: string;
   /** Value columns (after rkey, tenant, type, param), in insert order. */
   columns: readonly (readonly [string, ColumnKind, 'null'?])[];
-  /** Extra indexes: lists of columns. `(rkey, param)` is always added. */
-  indexes: readonly (readonly string[])[];
+  /**
+   * Extra indexes (columns, optional partial-index condition). They end in `rkey` so that
+   * listing the matches of a condition reads the index alone.
+   */
+  indexes: readonly { columns: readonly string[]; where?: string }[];
+  /** Columns after `(rkey, param)` in the per-resource index (to cover includes and sort keys). */
+  rkeyIndex?: readonly string[];
 }
 
 const scope = ['tenant', 'type', 'param'];
@@ -22,12 +27,12 @@ export const INDEX_TABLES = {
   string: {
     name: 'search_string',
     columns: [['value', 'text'], ['norm', 'btext']],
-    indexes: [[...scope, 'norm']],
+    indexes: [{ columns: [...scope, 'norm', 'rkey'] }],
   },
   token: {
     name: 'search_token',
     columns: [['system', 'btext', 'null'], ['code', 'btext', 'null'], ['text', 'btext', 'null'], ['type_system', 'btext', 'null'], ['type_code', 'btext', 'null']],
-    indexes: [[...scope, 'code', 'system']],
+    indexes: [{ columns: [...scope, 'code', 'system', 'rkey'] }],
   },
   reference: {
     name: 'search_reference',
@@ -41,27 +46,29 @@ export const INDEX_TABLES = {
     ],
     // By target: serves searches and chains (`subject=Patient/1`), _revinclude, _has and
     // compartments alike. By URL: absolute and canonical references.
-    indexes: [['tenant', 'target_id', 'type', 'param', 'target_type'], [...scope, 'url']],
+    indexes: [{ columns: ['tenant', 'target_id', 'type', 'param', 'target_type', 'rkey'] }, { columns: [...scope, 'url', 'rkey'], where: 'url IS NOT NULL' }],
+    rkeyIndex: ['target_type', 'target_id'],
   },
   date: {
     name: 'search_date',
     columns: [['low', 'bigint'], ['high', 'bigint']],
-    indexes: [[...scope, 'low', 'high']],
+    indexes: [{ columns: [...scope, 'low', 'high', 'rkey'] }],
+    rkeyIndex: ['low', 'high'],
   },
   number: {
     name: 'search_number',
     columns: [['value', 'double'], ['low', 'double'], ['high', 'double']],
-    indexes: [[...scope, 'value']],
+    indexes: [{ columns: [...scope, 'value', 'rkey'] }],
   },
   quantity: {
     name: 'search_quantity',
     columns: [['value', 'double', 'null'], ['low', 'double', 'null'], ['high', 'double', 'null'], ['system', 'btext', 'null'], ['code', 'btext', 'null'], ['unit', 'btext', 'null']],
-    indexes: [[...scope, 'value']],
+    indexes: [{ columns: [...scope, 'value', 'rkey'] }],
   },
   uri: {
     name: 'search_uri',
     columns: [['value', 'btext']],
-    indexes: [[...scope, 'value']],
+    indexes: [{ columns: [...scope, 'value', 'rkey'] }],
   },
   // One row per combination of component values of one focus element (grp). The first component
   // (always a token or reference in R4) is a0/b0; later ones k = 1, 2 use ak (system, type),
@@ -83,7 +90,7 @@ export const INDEX_TABLES = {
       ['lo2', 'double', 'null'],
       ['hi2', 'double', 'null'],
     ],
-    indexes: [[...scope, 'b0']],
+    indexes: [{ columns: [...scope, 'b0', 'rkey'] }],
   },
   // `_text`/`_content`: normalised text with a leading space, matched word by word (LIKE '% word%').
   text: {
@@ -125,8 +132,10 @@ export function searchIndexStatements(d: Dialect): string[] {
         param ${d.binaryText} NOT NULL,
         ${columns.join(',\n        ')}
       )`);
-    statements.push(`CREATE INDEX ${table.name}_rkey ON ${table.name} (rkey, param)`);
-    table.indexes.forEach((index, i) => statements.push(`CREATE INDEX ${table.name}_${i} ON ${table.name} (${index.join(', ')})`));
+    statements.push(`CREATE INDEX ${table.name}_rkey ON ${table.name} (${['rkey', 'param', ...(table.rkeyIndex ?? [])].join(', ')})`);
+    table.indexes.forEach((index, i) => {
+      statements.push(`CREATE INDEX ${table.name}_${i} ON ${table.name} (${index.columns.join(', ')})${index.where ? ` WHERE ${index.where}` : ''}`);
+    });
   }
   return statements;
 }

@@ -62,6 +62,11 @@ async function byKeys(sql: SqlExecutor, rkeys: readonly number[]): Promise<Found
   return rkeys.map((k) => found.get(k)).filter((f): f is Found => f !== undefined);
 }
 
+/** Search values bound as parameters; PostgreSQL text cannot hold U+0000 (nor can the index). */
+function bound(params: SqlParam[]): SqlValue[] {
+  return params.map((p) => (typeof p === 'string' && p.includes('\u0000') ? p.replaceAll('\u0000', '') : p));
+}
+
 function sqlValue(v: unknown): SqlParam {
   if (typeof v === 'bigint') return Number(v);
   return v === undefined ? null : (v as SqlParam);
@@ -76,7 +81,7 @@ export async function runSearch(sql: SqlExecutor, tenant: string, query: SearchQ
   if (query.count > 0) {
     const offset = position ? 0 : (query.offset ?? 0);
     const { sql: statement, keyCount } = pageQuery(input, query.count + 1, position, offset);
-    let rows = await sql.query<Record<string, unknown>>(statement.text, statement.params as SqlValue[]);
+    let rows = await sql.query<Record<string, unknown>>(statement.text, bound(statement.params));
     const more = rows.length > query.count;
     rows = rows.slice(0, query.count);
     const backwards = position?.direction === 'before';
@@ -98,7 +103,7 @@ export async function runSearch(sql: SqlExecutor, tenant: string, query: SearchQ
     if (exactTotal !== undefined) page.total = exactTotal;
     else {
       const count = countQuery(input);
-      const [row] = await sql.query<{ n: number | string }>(count.text, count.params as SqlValue[]);
+      const [row] = await sql.query<{ n: number | string }>(count.text, bound(count.params));
       page.total = num(row.n);
     }
   }

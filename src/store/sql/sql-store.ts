@@ -3,6 +3,7 @@ import type { HistoryPage, HistoryQuery, NewVersion, SearchPage, SearchQuery, St
 import type { SqlDatabase, SqlExecutor, SqlValue } from './driver.js';
 import { clearIndex, writeIndex } from './search-index.js';
 import { runSearch } from './search-store.js';
+import { afterCommit, noteWrite } from './statistics.js';
 import type { Resource } from '../../fhir/types.js';
 
 interface VersionRow {
@@ -134,6 +135,10 @@ class SqlTransaction extends SqlReader implements StoreTransaction {
     return this.readCurrentLocked(tenant, resourceType, id);
   }
 
+  async lock(key: string): Promise<void> {
+    if (this.db.dialect.advisoryLock) await this.sql.query(this.db.dialect.advisoryLock, [key]);
+  }
+
   async writeVersion(tenant: string, version: NewVersion): Promise<void> {
     const versionNumber = Number(version.versionId);
     // DO NOTHING rather than a unique violation: on PostgreSQL a failed statement aborts the
@@ -147,6 +152,7 @@ class SqlTransaction extends SqlReader implements StoreTransaction {
       this.lostRace = true;
       throw new ConcurrentWriteError(version.resourceType, version.id, version.versionId);
     }
+    noteWrite(this.db);
     const [{ rkey }] = await this.sql.query<{ rkey: number | string }>(
       `INSERT INTO resource (tenant, type, id, version, seq, last_updated, deleted) VALUES (?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (tenant, type, id) DO UPDATE SET version = excluded.version, seq = excluded.seq,
@@ -192,7 +198,9 @@ export class SqlStore extends SqlReader implements Store {
     for (let attempt = 0; ; attempt++) {
       let tx: SqlTransaction | undefined;
       try {
-        return await this.db.transaction((sql) => work((tx = new SqlTransaction(sql, this.db))));
+        const result = await this.db.transaction((sql) => work((tx = new SqlTransaction(sql, this.db))));
+        afterCommit(this.db);
+        return result;
       } catch (error) {
         if (!tx?.lostRace && !this.db.dialect.isRetryable(error)) throw error;
         if (attempt >= this.retries) {

@@ -1,0 +1,48 @@
+// The search part of the CapabilityStatement (capabilitystatement.html#CapabilityStatement.rest.resource.searchParam):
+// every parameter of each type, what it can _include and what can _revinclude it.
+import { defaultRegistry, type SearchParamDefinition } from '../search/parameters.js';
+
+export interface SearchCapability {
+  searchInclude: string[];
+  searchRevInclude: string[];
+  searchParam: { name: string; definition: string; type: string; documentation?: string }[];
+}
+
+let byType: Map<string, SearchCapability> | undefined;
+
+function param(def: SearchParamDefinition) {
+  const entry: SearchCapability['searchParam'][number] = { name: def.code, definition: def.url, type: def.type };
+  if (def.special === 'unsupported') entry.documentation = 'Recognised but not supported: ignored (or a 400 with Prefer: handling=strict)';
+  return entry;
+}
+
+function build(): Map<string, SearchCapability> {
+  const registry = defaultRegistry();
+  const map = new Map<string, SearchCapability>();
+  const revIncludes = new Map<string, string[]>();
+  for (const type of registry.resourceTypes) {
+    const params = [...registry.paramsFor(type).values()];
+    const references = params.filter((p) => p.type === 'reference');
+    for (const ref of references) {
+      for (const target of ref.targets) revIncludes.set(target, [...(revIncludes.get(target) ?? []), `${type}:${ref.code}`]);
+    }
+    map.set(type, {
+      searchInclude: ['*', ...references.map((p) => `${type}:${p.code}`)],
+      searchRevInclude: [],
+      searchParam: params.sort((a, b) => a.code.localeCompare(b.code)).map(param),
+    });
+  }
+  for (const [type, capability] of map) capability.searchRevInclude = (revIncludes.get(type) ?? []).sort();
+  return map;
+}
+
+/** Search capabilities of a type (computed once for all types, on first use). */
+export function searchCapability(type: string): SearchCapability | undefined {
+  byType ??= build();
+  return byType.get(type);
+}
+
+/** Parameters of system-level search (the common ones). */
+export function systemSearchParams(): SearchCapability['searchParam'] {
+  return [...defaultRegistry().commonParams().values()].map(param);
+}

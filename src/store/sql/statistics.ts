@@ -1,0 +1,44 @@
+import type { SqlDatabase } from './driver.js';
+import { INDEX_TABLES } from './search-schema.js';
+
+/**
+ * Keeps the planner's statistics fresh where the engine plans by them (PostgreSQL): after a
+ * burst of writes — a bulk load into fresh tables above all — plans made on stale statistics can
+ * be orders of magnitude slower until autovacuum catches up. Runs in the background, one at a
+ * time, once the writes since the last run reach 200 and a quarter of all writes seen, so that
+ * a growing database is analysed a logarithmic number of times.
+ */
+const TABLES = ['resource', ...Object.values(INDEX_TABLES).map((t) => t.name)];
+
+interface State {
+  /** Since the last run. */
+  writes: number;
+  total: number;
+  running: boolean;
+}
+
+const states = new WeakMap<SqlDatabase, State>();
+
+export function noteWrite(db: SqlDatabase): void {
+  if (!db.dialect.analyze) return;
+  let state = states.get(db);
+  if (!state) states.set(db, (state = { writes: 0, total: 0, running: false }));
+  state.writes++;
+  state.total++;
+}
+
+/** Called after a commit: refreshes the statistics in the background when enough was written. */
+export function afterCommit(db: SqlDatabase): void {
+  const state = states.get(db);
+  const statement = db.dialect.analyze?.(TABLES);
+  if (!state || !statement || state.running || state.writes < Math.max(200, state.total / 4)) return;
+  state.running = true;
+  state.writes = 0;
+  setImmediate(() => {
+    db.execute(statement)
+      .catch(() => undefined)
+      .finally(() => {
+        state.running = false;
+      });
+  });
+}
