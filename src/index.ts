@@ -28,6 +28,7 @@ export { FhirError } from './fhir/errors.js';
 export { route } from './interactions/router.js';
 export { SqlStore } from './store/sql/sql-store.js';
 export { openSqliteStore } from './store/sqlite/index.js';
+export { openPostgresStore, openPgliteStore } from './store/postgres/index.js';
 export { createJsonSchemaValidator } from './validation/json-schema-validator.js';
 export { resourceTypesFor } from './fhir/resource-types.js';
 

@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, settings } from '../config/load.js';
+import { migrateCommand } from './migrate.js';
 import { serve } from './serve.js';
 import { tokenCommand, tokenOptions, tokenUsage } from './token.js';
 
@@ -9,6 +10,7 @@ Usage: kiln <command> [options]
 
 Commands:
   serve        start the FHIR server (default)
+  migrate      create or upgrade the database schema, then exit
   token        mint a bearer token for dev mode (options below)
   help         show this help
 
@@ -46,6 +48,8 @@ export async function main(argv: string[]): Promise<number> {
     switch (command) {
       case 'serve':
         return await serve(config);
+      case 'migrate':
+        return await migrateCommand(config);
       case 'token':
         return await tokenCommand(config, flags);
       default:
