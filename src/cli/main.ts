@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, settings } from '../config/load.js';
+import { generateCommand } from './generate.js';
 import { migrateCommand } from './migrate.js';
 import { serve } from './serve.js';
 import { tokenCommand, tokenOptions, tokenUsage } from './token.js';
@@ -11,6 +12,7 @@ Usage: kiln <command> [options]
 Commands:
   serve        start the FHIR server (default)
   migrate      create or upgrade the database schema, then exit
+  generate     write synthetic FHIR data (kiln generate --help)
   token        mint a bearer token for dev mode (options below)
   help         show this help
 
@@ -24,6 +26,8 @@ ${tokenUsage}
 `;
 
 export async function main(argv: string[]): Promise<number> {
+  // `generate` needs no server configuration and has options of its own.
+  if (argv[0] === 'generate') return generateCommand(argv.slice(1));
   const options = Object.fromEntries([['config', { type: 'string' as const }], ['help', { type: 'boolean' as const, short: 'h' }], ...settings.map((s) => [s.flag, { type: 'boolean' in s ? ('boolean' as const) : ('string' as const) }]), ...Object.entries(tokenOptions)]);
   let parsed;
   try {
