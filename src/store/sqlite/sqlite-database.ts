@@ -56,16 +56,30 @@ function openConnection(file: string, readonly: boolean): Database.Database {
   return connection;
 }
 
+interface Unit {
+  work: (tx: SqlExecutor) => Promise<unknown>;
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
+}
+
+/** Most units of work committed together (group commit). */
+const MAX_GROUP = 64;
+
 /**
- * SQLite behind the SqlDatabase seam. Writes go through one connection, one transaction at a
- * time (queued here, since work inside a transaction is asynchronous); reads outside
+ * SQLite behind the SqlDatabase seam. Writes go through one connection; reads outside
  * transactions use a second connection so they never see uncommitted writes.
+ *
+ * Group commit: units of work that arrive while the event loop is busy are run one after another
+ * inside one database transaction, each in its own savepoint, and committed together. A unit that
+ * fails rolls back to its savepoint alone; each caller is answered only after the commit. This
+ * writes shared index pages once per group instead of once per request.
  */
 export class SqliteDatabase implements SqlDatabase {
   readonly dialect = sqliteDialect;
   private readonly writer: SqliteExecutor;
   private reader: SqliteExecutor;
-  private queue: Promise<unknown> = Promise.resolve();
+  private pending: Unit[] = [];
+  private draining: Promise<void> | undefined;
 
   constructor(private readonly file: string) {
     this.writer = new SqliteExecutor(openConnection(file, false));
@@ -86,24 +100,57 @@ export class SqliteDatabase implements SqlDatabase {
   }
 
   transaction<T>(work: (tx: SqlExecutor) => Promise<T>): Promise<T> {
-    const run = async () => {
+    return new Promise<T>((resolve, reject) => {
+      this.pending.push({ work, resolve: resolve as (value: unknown) => void, reject });
+      // Wait one turn of the event loop so that requests already received can join the group.
+      this.draining ??= new Promise<void>((done) => setImmediate(done)).then(() => this.drain());
+    });
+  }
+
+  private async drain(): Promise<void> {
+    while (this.pending.length > 0) {
+      await this.runGroup(this.pending.splice(0, MAX_GROUP));
+    }
+    this.draining = undefined;
+  }
+
+  private async runGroup(group: Unit[]): Promise<void> {
+    const outcomes: { ok: boolean; value: unknown }[] = [];
+    try {
       this.writer.exec('BEGIN IMMEDIATE');
+    } catch (error) {
+      for (const unit of group) unit.reject(error);
+      return;
+    }
+    const savepoints = group.length > 1;
+    for (const unit of group) {
+      if (savepoints) this.writer.exec('SAVEPOINT unit');
       try {
-        const result = await work(this.writer);
-        this.writer.exec('COMMIT');
-        return result;
+        const value = await unit.work(this.writer);
+        if (savepoints) this.writer.exec('RELEASE unit');
+        outcomes.push({ ok: true, value });
       } catch (error) {
-        if (this.writer.connection.inTransaction) this.writer.exec('ROLLBACK');
-        throw error;
+        if (savepoints && this.writer.connection.inTransaction) {
+          this.writer.exec('ROLLBACK TO unit');
+          this.writer.exec('RELEASE unit');
+        }
+        outcomes.push({ ok: false, value: error });
       }
-    };
-    const result = this.queue.then(run, run);
-    this.queue = result.catch(() => undefined);
-    return result;
+    }
+    try {
+      if (!this.writer.connection.inTransaction) throw new Error('SQLite ended the transaction early');
+      if (outcomes.some((outcome) => outcome.ok)) this.writer.exec('COMMIT');
+      else this.writer.exec('ROLLBACK');
+    } catch (error) {
+      if (this.writer.connection.inTransaction) this.writer.exec('ROLLBACK');
+      group.forEach((unit, index) => (outcomes[index].ok ? unit.reject(error) : unit.reject(outcomes[index].value)));
+      return;
+    }
+    group.forEach((unit, index) => (outcomes[index].ok ? unit.resolve(outcomes[index].value) : unit.reject(outcomes[index].value)));
   }
 
   async close(): Promise<void> {
-    await this.queue;
+    while (this.draining) await this.draining;
     if (this.reader !== this.writer) this.reader.connection.close();
     this.writer.connection.close();
   }

@@ -1,0 +1,50 @@
+// Group commit in the SQLite backend: concurrent units share one database transaction, each in
+// its own savepoint, and a failing unit takes none of the others with it.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { FhirError } from '../../src/fhir/errors.js';
+import { openSqliteStore } from '../../src/store/sqlite/index.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'kiln-group-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+const version = (id: string) => ({
+  resourceType: 'Basic',
+  id,
+  versionId: '1',
+  lastUpdated: new Date().toISOString(),
+  deleted: false,
+  method: 'PUT' as const,
+  json: JSON.stringify({ resourceType: 'Basic', id }),
+});
+
+test('concurrent units commit together; a failing unit rolls back alone', async () => {
+  const store = await openSqliteStore(dir);
+  const results = await Promise.allSettled(
+    Array.from({ length: 20 }, (_, i) =>
+      store.transaction(async (tx) => {
+        await tx.writeVersion('', version(`unit-${i}`));
+        if (i % 5 === 0) throw new FhirError('invalid', `unit ${i} fails after writing`);
+        return i;
+      }),
+    ),
+  );
+  for (const [i, result] of results.entries()) {
+    assert.equal(result.status, i % 5 === 0 ? 'rejected' : 'fulfilled', `unit ${i}`);
+    const stored = await store.readCurrent('', 'Basic', `unit-${i}`);
+    assert.equal(stored !== undefined, i % 5 !== 0, `unit ${i} is stored only if it succeeded`);
+  }
+  await store.close();
+});
+
+test('a unit answered as committed survives a reopen of the database', async () => {
+  const store = await openSqliteStore(dir);
+  await Promise.all(Array.from({ length: 10 }, (_, i) => store.transaction((tx) => tx.writeVersion('', version(`durable-${i}`)))));
+  await store.close();
+  const reopened = await openSqliteStore(dir);
+  for (let i = 0; i < 10; i++) assert.ok(await reopened.readCurrent('', 'Basic', `durable-${i}`));
+  await reopened.close();
+});
