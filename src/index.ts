@@ -28,9 +28,18 @@ export { FhirError } from './fhir/errors.js';
 export { route } from './interactions/router.js';
 export { SqlStore } from './store/sql/sql-store.js';
 export { openSqliteStore } from './store/sqlite/index.js';
-export { openPostgresStore, openPgliteStore } from './store/postgres/index.js';
 export { createJsonSchemaValidator } from './validation/json-schema-validator.js';
 export { resourceTypesFor } from './fhir/resource-types.js';
+
+/** PostgreSQL store (loaded on demand, so that SQLite users never load the pg driver). */
+export async function openPostgresStore(...args: Parameters<typeof import('./store/postgres/index.js').openPostgresStore>) {
+  return (await import('./store/postgres/index.js')).openPostgresStore(...args);
+}
+
+/** PostgreSQL in WebAssembly (PGlite, an optional dependency), e.g. for tests and demos. */
+export async function openPgliteStore(...args: Parameters<typeof import('./store/postgres/index.js').openPgliteStore>) {
+  return (await import('./store/postgres/index.js')).openPgliteStore(...args);
+}
 
 /** Components a user may replace; anything not given is built from the configuration. */
 export interface KilnComponents {
@@ -81,9 +90,10 @@ export async function createKiln(overrides: KilnOverrides = {}, components: Part
         const host = unspecified ? 'localhost' : address.family === 'IPv6' ? `[${address.address}]` : address.address;
         baseUrl = `http://${host}:${address.port}`;
       }
-      // Load the compiled schemas now rather than on the first write, without delaying start-up.
+      // Load the compiled schemas soon rather than on the first write, but after start-up has
+      // answered its first requests (loading blocks the event loop for ~100-200 ms).
       const validator = context.validator as Partial<{ preload(): void }>;
-      if (typeof validator.preload === 'function') setImmediate(() => validator.preload!());
+      if (typeof validator.preload === 'function') setTimeout(() => validator.preload!(), 1000).unref();
       return baseUrl;
     },
     close() {

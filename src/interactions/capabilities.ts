@@ -9,9 +9,40 @@ export const KILN_VERSION = packageJson.version;
 
 const typeInteractions = ['read', 'vread', 'update', 'patch', 'delete', 'history-instance', 'history-type', 'create', 'search-type'];
 
+/** The per-type part of the statement depends only on the configuration: built once per server. */
+const resourceSections = new WeakMap<InteractionContext['config'], object[]>();
+
+const serialized = new WeakMap<InteractionContext['config'], Map<string, string>>();
+
+/**
+ * The statement as JSON text, built once per base URL and security section (which changes only
+ * when OIDC discovery completes), since clients ask for it often and it is large.
+ */
+export function capabilityStatementJson(ctx: InteractionContext, baseUrl: string): string {
+  let byKey = serialized.get(ctx.config);
+  if (!byKey) serialized.set(ctx.config, (byKey = new Map()));
+  const key = `${baseUrl} ${JSON.stringify(ctx.capabilitySecurity?.() ?? null)}`;
+  let json = byKey.get(key);
+  if (json === undefined) {
+    json = JSON.stringify(capabilityStatement(ctx, baseUrl));
+    if (byKey.size > 100) byKey.clear();
+    byKey.set(key, json);
+  }
+  return json;
+}
+
 /** A CapabilityStatement describing what this server really does, built from its configuration. */
 export function capabilityStatement(ctx: InteractionContext, baseUrl: string): Resource {
-  const resources = [...ctx.resourceTypes].sort().map((type) => ({
+  let resources = resourceSections.get(ctx.config);
+  if (!resources) {
+    resources = buildResourceSections(ctx);
+    resourceSections.set(ctx.config, resources);
+  }
+  return statementFor(ctx, baseUrl, resources);
+}
+
+function buildResourceSections(ctx: InteractionContext): object[] {
+  return [...ctx.resourceTypes].sort().map((type) => ({
     type,
     profile: `http://hl7.org/fhir/StructureDefinition/${type}`,
     interaction: typeInteractions.map((code) => ({ code })),
@@ -25,6 +56,9 @@ export function capabilityStatement(ctx: InteractionContext, baseUrl: string): R
     ...searchCapability(type),
     ...(type === 'Patient' ? { operation: [{ name: 'everything', definition: 'http://hl7.org/fhir/OperationDefinition/Patient-everything' }] } : {}),
   }));
+}
+
+function statementFor(ctx: InteractionContext, baseUrl: string, resources: object[]): Resource {
   return {
     resourceType: 'CapabilityStatement',
     status: 'active',

@@ -1,7 +1,7 @@
 import { FhirError } from '../fhir/errors.js';
 import { authorized } from './authorize.js';
 import { processBundle } from './bundle.js';
-import { capabilityStatement } from './capabilities.js';
+import { capabilityStatementJson } from './capabilities.js';
 import { create } from './create.js';
 import { deleteResource } from './delete.js';
 import { history } from './history.js';
@@ -49,7 +49,7 @@ const handlers: HandlerTable = {
   },
   'system-search': { POST: (ctx, request) => searchSystem(ctx, request) },
   metadata: {
-    GET: async (ctx, request) => ({ status: 200, resource: capabilityStatement(ctx, request.baseUrl) }),
+    GET: async (ctx, request) => ({ status: 200, json: capabilityStatementJson(ctx, request.baseUrl) }),
   },
   'system-history': { GET: (ctx, request) => history(ctx, request) },
   type: {

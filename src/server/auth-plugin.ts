@@ -1,4 +1,3 @@
-import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { matchApiKey } from '../auth/api-keys.js';
 import { invalidApiKey } from '../auth/errors.js';
@@ -98,7 +97,8 @@ function requestScope(url: string, tenancy: boolean): RequestScope {
 /** Per-key rate limits through @fastify/rate-limit; answers 429 with Retry-After. */
 function installRateLimit(app: FastifyInstance, keys: readonly ApiKeyConfig[]): ((request: FastifyRequest) => Promise<void>) | undefined {
   if (!keys.some((key) => key.rateLimit)) return undefined;
-  app.register(rateLimit, { global: false });
+  // Loaded only when a key has a rate limit.
+  app.register(import('@fastify/rate-limit'), { global: false });
   let check: ReturnType<FastifyInstance['createRateLimit']> | undefined;
   app.after(() => {
     const limitOf = (request: FastifyRequest) => request.kiln!.apiKey!.rateLimit!;
