@@ -142,7 +142,9 @@ function checkNoOverlap(requests: FhirRequest[]): void {
   const seen = new Set<string>();
   for (const [index, request] of requests.entries()) {
     if (request.method === 'GET' || request.method === 'HEAD' || request.method === 'POST') continue;
-    const identity = request.path.replace(/^\/+|\/+$/g, '');
+    // A conditional DELETE keeps its criteria: two of them on one type are different targets.
+    const query = new URLSearchParams(request.query).toString();
+    const identity = request.path.replace(/^\/+|\/+$/g, '') + (query ? `?${query}` : '');
     if (seen.has(identity)) throw invalid(`Bundle entry ${index}: ${identity} is the target of more than one entry of this transaction`, [`Bundle.entry[${index}]`]);
     seen.add(identity);
   }

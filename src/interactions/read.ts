@@ -2,6 +2,7 @@
 import { gone, notFound } from '../fhir/errors.js';
 import type { StoredVersion } from '../store/types.js';
 import { notModified } from './preconditions.js';
+import { subsetForRead } from './subset.js';
 import { versionHeaders } from './respond.js';
 import { reader } from './session.js';
 import type { FhirRequest, FhirResponse, InteractionContext } from './types.js';
@@ -17,5 +18,5 @@ export function versionResponse(request: FhirRequest, version: StoredVersion, la
   const headers = versionHeaders(version);
   if (version.deleted) throw gone(`${label} has been deleted`, headers);
   if (notModified(request.headers, version)) return { status: 304, headers, version };
-  return { status: 200, headers, version, json: version.json };
+  return { status: 200, headers, version, json: subsetForRead(request.query, version.json) };
 }

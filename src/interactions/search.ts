@@ -62,7 +62,8 @@ export async function runPage(ctx: InteractionContext, request: FhirRequest, par
   return reader(ctx).search(request.tenant, {
     search: parsed,
     count,
-    total: countOnly ? 'accurate' : (parsed.total ?? 'accurate'),
+    // Without _total, an estimate: exact for small results, bounded work for large ones.
+    total: countOnly ? 'accurate' : (parsed.total ?? 'estimate'),
     ...(cursor ? { cursor } : {}),
     ...(parsed.offset ? { offset: parsed.offset } : {}),
     ...(compartment ? { compartment } : {}),

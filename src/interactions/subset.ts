@@ -1,4 +1,5 @@
 // _summary and _elements: https://hl7.org/fhir/R4/search.html#summary, #elements
+import { invalid } from '../fhir/errors.js';
 import { elementSets, isElement } from '../fhir/summary-elements.js';
 import type { Resource } from '../fhir/types.js';
 
@@ -45,4 +46,20 @@ function keeper(type: string, summary: Summary | undefined, elements: readonly s
     return first === type && second ? second : first;
   });
   return (key) => names.some((name) => isElement(key, name) || isElement(key, `${name}[x]`)) || mandatory(key);
+}
+
+const SUMMARIES = new Set(['true', 'false', 'text', 'data', 'count']);
+
+/** `_summary`/`_elements` on read and vread (search.html#summary applies to any GET of resources). */
+export function subsetForRead(query: readonly [string, string][], json: string | undefined): string | undefined {
+  let summary: Summary | undefined;
+  let elements: string[] | undefined;
+  for (const [name, value] of query) {
+    if (name === '_summary') {
+      if (!SUMMARIES.has(value)) throw invalid(`Invalid value '${value}' for parameter '_summary'`, ['_summary']);
+      summary = value as Summary;
+    } else if (name === '_elements') elements = [...(elements ?? []), ...value.split(',').map((e) => e.trim()).filter(Boolean)];
+  }
+  if (json === undefined || !subsets(summary, elements)) return json;
+  return subsetJson(json, summary, elements);
 }

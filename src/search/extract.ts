@@ -199,9 +199,10 @@ function collectStrings(value: unknown, out: string[], depth: number): void {
   else if (value && typeof value === 'object') {
     for (const key in value) {
       const v = (value as Record<string, unknown>)[key];
-      // Narrative is `_text`; meta, ids, system URIs and references are not content.
+      // Narrative is `_text`; meta, ids, system URIs, references and `data` (base64 of
+      // Attachment and Binary, SampledData's digits) are not content.
       if (key === 'text' && typeof v === 'object') continue;
-      if (key === 'meta' || key === 'id' || key === 'resourceType' || key === 'system' || key === 'reference' || key === 'url') continue;
+      if (key === 'meta' || key === 'id' || key === 'resourceType' || key === 'system' || key === 'reference' || key === 'url' || key === 'data') continue;
       if (typeof v === 'string') out.push(v);
       else if (typeof v === 'object') collectStrings(v, out, depth + 1);
     }

@@ -86,7 +86,10 @@ export interface SearchQuery {
   cursor?: string;
   /** Skip this many matches (first page only; later pages use cursors). */
   offset?: number;
-  /** `none` leaves `total` out; otherwise it is counted exactly. */
+  /**
+   * `none` leaves `total` out; `accurate` counts every match; `estimate` is exact when the first
+   * page holds every match or the candidates are few, else extrapolated from a sample (bounded work).
+   */
   total: 'none' | 'estimate' | 'accurate';
   /** Resolve `_include`/`_revinclude` (default true). */
   includes?: boolean;

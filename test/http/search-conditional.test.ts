@@ -136,6 +136,19 @@ describe('conditional operations in Bundles', () => {
     assert.ok(second.body.entry[1].fullUrl.endsWith(`/Patient/${patientId}`));
   });
 
+  test('transaction: conditional deletes on one type with different criteria', async () => {
+    const [a, b] = [unique('del'), unique('del')];
+    await create(base, withMrn(a));
+    await create(base, withMrn(b));
+    const res = await post(base, '', {
+      resourceType: 'Bundle',
+      type: 'transaction',
+      entry: [{ request: { method: 'DELETE', url: `Patient?identifier=${SYSTEM}|${a}` } }, { request: { method: 'DELETE', url: `Patient?identifier=${SYSTEM}|${b}` } }],
+    });
+    assert.equal(res.status, 200, res.text);
+    assert.deepEqual(await ids(base, `Patient?identifier=${SYSTEM}|${a},${SYSTEM}|${b}`), []);
+  });
+
   test('transaction: an unresolvable conditional reference fails the whole transaction with 412', async () => {
     const mrn = unique('none');
     const res = await post(base, '', {

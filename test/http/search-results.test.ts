@@ -102,8 +102,12 @@ describe('paging', () => {
   });
 
   test('a tampered cursor is a 400', async () => {
-    const res = await get(base, 'Patient?_cursor=not-a-cursor');
-    assert.equal(res.status, 400);
+    assert.equal((await get(base, 'Patient?_cursor=not-a-cursor')).status, 400);
+    // a well-formed cursor whose sort value has the wrong type for the sort key
+    const forged = Buffer.from(JSON.stringify(['a', 1, 'not-a-date'])).toString('base64url');
+    assert.equal((await get(base, `Patient?_sort=birthdate&_cursor=${forged}`)).status, 400);
+    const short = Buffer.from(JSON.stringify(['a', 1])).toString('base64url');
+    assert.equal((await get(base, `Patient?_sort=birthdate&_cursor=${short}`)).status, 400);
   });
 });
 
@@ -122,6 +126,22 @@ describe('_total, _summary, _elements', () => {
     assert.equal((await searchset(base, `Patient?_tag=${tag}&_total=accurate&_count=1`)).total, 2);
     assert.equal((await searchset(base, `Patient?_tag=${tag}&_total=estimate`)).total, 2);
     assertNamesParameter(await get(base, `Patient?_total=some`), '_total');
+  });
+
+  test('an estimated total of many matches is close to the accurate one', async () => {
+    const big = unique('est');
+    const entry = Array.from({ length: 700 }, (_, i) => ({
+      resource: tagged(big, { gender: i % 4 === 0 ? 'male' : 'female' }),
+      request: { method: 'POST', url: 'Patient' },
+    }));
+    const res = await http(base, 'POST', '', { body: { resourceType: 'Bundle', type: 'transaction', entry } });
+    assert.equal(res.status, 200, res.text.slice(0, 300));
+    const accurate = (await searchset(base, `Patient?_tag=${big}&gender=male&_total=accurate&_count=1`)).total;
+    assert.equal(accurate, 175);
+    const estimated = (await searchset(base, `Patient?_tag=${big}&gender=male&_total=estimate&_count=1`)).total;
+    assert.ok(Math.abs(estimated - 175) <= 175 * 0.25, `estimate ${estimated} is far from 175`);
+    const whole = (await searchset(base, `Patient?_tag=${big}&_count=1`)).total;
+    assert.equal(whole, 700, 'a single clause estimates exactly');
   });
 
   test('_summary=count returns only the total', async () => {
@@ -143,6 +163,19 @@ describe('_total, _summary, _elements', () => {
     const elements = (await searchset(base, `Patient?_tag=${tag}&gender=other&_elements=birthDate`)).entry[0].resource;
     assert.deepEqual(Object.keys(elements).sort(), ['birthDate', 'id', 'meta', 'resourceType']);
     assert.ok(subsetted(elements));
+  });
+});
+
+describe('_summary and _elements on read', () => {
+  test('read and vread honour _elements and _summary', async () => {
+    const p = await create(base, { resourceType: 'Patient', name: [{ family: 'Read' }], gender: 'male', photo: [{ title: 'x' }] });
+    const elements = (await get(base, `Patient/${p.id}?_elements=gender`)).body;
+    assert.deepEqual(Object.keys(elements).sort(), ['gender', 'id', 'meta', 'resourceType']);
+    assert.ok(elements.meta.tag.some((t: Json) => t.code === 'SUBSETTED'));
+    const summary = (await get(base, `Patient/${p.id}/_history/1?_summary=true`)).body;
+    assert.ok(summary.name && !summary.photo);
+    assert.ok((await get(base, `Patient/${p.id}`)).body.photo, 'unchanged without the parameters');
+    assert.equal((await get(base, `Patient/${p.id}?_summary=nope`)).status, 400);
   });
 });
 

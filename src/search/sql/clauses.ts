@@ -53,12 +53,23 @@ export function typeCondition(column: string, types: readonly string[] | undefin
 
 /** Conditions selecting the live resources (alias `o`) of `types` that satisfy every clause. */
 export function matchConditions(ctx: BuildContext, o: string, types: readonly string[] | undefined, clauses: readonly Clause[]): Sql {
-  const parts: Sql[] = [sql`${raw(o)}.tenant = ${ctx.tenant}`, typeCondition(`${o}.type`, types), raw(`${o}.deleted = 0`)];
+  const { driver, probes } = chooseDriver(clauses);
+  const parts: Sql[] = [liveResource(ctx, o, types)];
+  if (driver) parts.push(sql`${raw(o)}.rkey IN (${driver.set!(types)})`);
+  for (const clause of probes) parts.push(clause.probe(o));
+  return join(parts, ' AND ');
+}
+
+/** The clause that lists candidates (the most selective positive one, if any) and those that test them. */
+export function chooseDriver(clauses: readonly Clause[]): { driver?: Clause; probes: Clause[] } {
   const ordered = [...clauses].sort((a, b) => a.rank - b.rank);
   const driver = ordered.find((c) => c.set && c.rank < NEGATIVE);
-  if (driver) parts.push(sql`${raw(o)}.rkey IN (${driver.set!(types)})`);
-  for (const clause of ordered) if (clause !== driver) parts.push(clause.probe(o));
-  return join(parts, ' AND ');
+  return { ...(driver ? { driver } : {}), probes: ordered.filter((c) => c !== driver) };
+}
+
+/** `o` is a live resource of the tenant, of one of `types` (any type when undefined). */
+export function liveResource(ctx: BuildContext, o: string, types: readonly string[] | undefined): Sql {
+  return sql`${raw(o)}.tenant = ${ctx.tenant} AND ${typeCondition(`${o}.type`, types)} AND ${raw(o)}.deleted = 0`;
 }
 
 /** Resources of one type matching `clauses`, as a SELECT of `column` (id or rkey). */
@@ -179,9 +190,9 @@ function valueCondition(v: SearchValue, param: SearchParamDefinition, modifier: 
     case 'date':
       return dateCondition(v, { low: `${x}.low`, high: `${x}.high` }, undefined, ctx.now);
     case 'number':
-      return numberCondition(v, { value: `${x}.value`, low: `${x}.low`, high: `${x}.high` }, false);
+      return numberCondition(v, { low: `${x}.value`, high: `${x}.value` });
     case 'quantity':
-      return quantityCondition(v, { value: `${x}.value`, low: `${x}.low`, high: `${x}.high`, system: `${x}.system`, code: `${x}.code`, unit: `${x}.unit` });
+      return quantityCondition(v, { low: `${x}.low`, high: `${x}.high`, system: `${x}.system`, code: `${x}.code`, unit: `${x}.unit` });
     case 'uri':
       return uriCondition(v, modifier, `${x}.value`);
     case 'composite':

@@ -1,6 +1,6 @@
 import { invalid } from '../../fhir/errors.js';
 import type { DateValue, NumberValue, Prefix, QuantityValue, ReferenceValue, SearchValue, StringValue, TokenValue, UriValue } from '../parse.js';
-import { and, inList, or, raw, type Sql, type SqlParam, sql } from './fragment.js';
+import { and, inList, raw, type Sql, type SqlParam, sql } from './fragment.js';
 
 /**
  * Conditions on one index row, per value type (FHIR R4 search.html §3.1.1.4). Column names are
@@ -135,40 +135,42 @@ export function dateCondition(value: DateValue, cols: { low: string; high: strin
 // ---- number and quantity ----------------------------------------------------------------------
 
 /**
- * Numbers compare the indexed value with the searched one; `eq` uses the searched value's
- * precision ([99.5, 100.5) for `100`). A Range (value NULL) compares its bounds, NULL = open.
+ * Numbers and quantities compare the searched value with an indexed [low, high]: a single value
+ * is stored as low = high = value, a Range (or a quantity with a `<`/`>` comparator… see
+ * store/sql/search-index.ts) as its bounds, open ends as ±1e308 — so every prefix is a plain
+ * range condition the index can serve. `eq` uses the searched value's precision ([99.5, 100.5)
+ * for `100`).
  */
-export function numberCondition(value: NumberValue | QuantityValue, cols: { value: string; low: string; high: string }, withRanges = true): Sql {
-  const v = c(cols.value);
+export function numberCondition(value: NumberValue | QuantityValue, cols: { low: string; high: string }): Sql {
   const lo = c(cols.low);
   const hi = c(cols.high);
-  const both = (single: Sql, ranged: Sql) => (withRanges ? sql`(${single} OR (${v} IS NULL AND ${ranged}))` : single);
   const x = value.value;
+  const eq = sql`(${lo} >= ${value.low} AND ${hi} < ${value.high})`;
   switch (value.prefix as Prefix) {
     case 'eq':
-      return both(sql`(${v} >= ${value.low} AND ${v} < ${value.high})`, sql`${lo} >= ${value.low} AND ${hi} <= ${value.high}`);
+      return eq;
     case 'ne':
-      return both(sql`(${v} < ${value.low} OR ${v} >= ${value.high})`, sql`(${lo} IS NULL OR ${hi} IS NULL OR ${lo} < ${value.low} OR ${hi} > ${value.high})`);
+      return sql`NOT ${eq}`;
     case 'gt':
-      return both(sql`${v} > ${x}`, sql`(${hi} IS NULL OR ${hi} > ${x})`);
+      return sql`${hi} > ${x}`;
     case 'ge':
-      return both(sql`${v} >= ${x}`, sql`(${hi} IS NULL OR ${hi} >= ${x})`);
+      return sql`${hi} >= ${x}`;
     case 'lt':
-      return both(sql`${v} < ${x}`, sql`(${lo} IS NULL OR ${lo} < ${x})`);
+      return sql`${lo} < ${x}`;
     case 'le':
-      return both(sql`${v} <= ${x}`, sql`(${lo} IS NULL OR ${lo} <= ${x})`);
+      return sql`${lo} <= ${x}`;
     case 'sa':
-      return both(sql`${v} > ${value.high}`, sql`${lo} > ${value.high}`);
+      return sql`${lo} > ${value.high}`;
     case 'eb':
-      return both(sql`${v} < ${value.low}`, sql`${hi} < ${value.low}`);
+      return sql`${hi} < ${value.low}`;
     case 'ap': {
       const gap = Math.max(Math.abs(x) * 0.1, value.high - value.low);
-      return both(sql`(${v} >= ${x - gap} AND ${v} <= ${x + gap})`, sql`(${lo} IS NULL OR ${lo} <= ${x + gap}) AND (${hi} IS NULL OR ${hi} >= ${x - gap})`);
+      return sql`(${lo} <= ${x + gap} AND ${hi} >= ${x - gap})`;
     }
   }
 }
 
-export function quantityCondition(value: QuantityValue, cols: { value: string; low: string; high: string; system: string; code: string; unit?: string }): Sql {
+export function quantityCondition(value: QuantityValue, cols: { low: string; high: string; system: string; code: string; unit?: string }): Sql {
   const parts = [numberCondition(value, cols)];
   if (value.system !== undefined) parts.push(sql`${c(cols.system)} = ${value.system} AND ${c(cols.code)} = ${value.code ?? null}`);
   else if (value.code !== undefined) parts.push(cols.unit ? sql`(${c(cols.code)} = ${value.code} OR ${c(cols.unit)} = ${value.code})` : sql`${c(cols.code)} = ${value.code}`);
@@ -202,7 +204,6 @@ export function uriCondition(value: UriValue, modifier: string | undefined, colu
 export function componentCondition(value: SearchValue, k: number, alias: string): Sql {
   const a = `${alias}.a${k}`;
   const b = `${alias}.b${k}`;
-  const n = `${alias}.n${k}`;
   const lo = `${alias}.lo${k}`;
   const hi = `${alias}.hi${k}`;
   switch (value.type) {
@@ -219,12 +220,11 @@ export function componentCondition(value: SearchValue, k: number, alias: string)
       return dateCondition(value, { low: lo, high: hi });
     case 'number':
       if (k === 0) break;
-      return numberCondition(value, { value: n, low: lo, high: hi });
+      return numberCondition(value, { low: lo, high: hi });
     case 'quantity':
       if (k === 0) break;
-      return quantityCondition(value, { value: n, low: lo, high: hi, system: a, code: b });
+      return quantityCondition(value, { low: lo, high: hi, system: a, code: b });
   }
   throw invalid(`A ${value.type} cannot be the first component of a composite search`);
 }
 
-export { or };

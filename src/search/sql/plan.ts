@@ -1,6 +1,6 @@
 import { invalid } from '../../fhir/errors.js';
 import type { ParsedSearch, SortKey } from '../parse.js';
-import { type BuildContext, buildContext, type Clause, compartmentClause, type CompartmentScope, compileFilter, matchConditions, TABLES } from './clauses.js';
+import { type BuildContext, buildContext, chooseDriver, type Clause, compartmentClause, type CompartmentScope, compileFilter, liveResource, matchConditions, TABLES } from './clauses.js';
 import { and, join, or, raw, type Sql, type SqlParam, sql } from './fragment.js';
 
 /**
@@ -29,6 +29,8 @@ export interface Position {
 interface Key {
   expr: (o: string) => Sql;
   descending: boolean;
+  /** The type of its values, to check a cursor's before binding them. */
+  kind: 'number' | 'string';
 }
 
 /** The types searched: undefined means every type (system search without _type). */
@@ -36,10 +38,14 @@ function typesOf(search: ParsedSearch): string[] | undefined {
   return search.types.length > 0 ? search.types : undefined;
 }
 
-function whereOf(ctx: BuildContext, input: PlanInput, o: string): Sql {
+function clausesOf(ctx: BuildContext, input: PlanInput): Clause[] {
   const clauses: Clause[] = input.search.clauses.map((c) => compileFilter(ctx, c.filter));
   if (input.compartment) clauses.push(compartmentClause(ctx, input.compartment));
-  return matchConditions(ctx, o, typesOf(input.search), clauses);
+  return clauses;
+}
+
+function whereOf(ctx: BuildContext, input: PlanInput, o: string): Sql {
+  return matchConditions(ctx, o, typesOf(input.search), clausesOf(ctx, input));
 }
 
 const SORT_COLUMN: Record<string, [string, string]> = {
@@ -55,14 +61,15 @@ const SORT_COLUMN: Record<string, [string, string]> = {
 /** Multi-valued elements sort by their lowest value ascending and their highest descending. */
 function sortKey(ctx: BuildContext, key: SortKey): Key {
   const { param, descending } = key;
-  if (param.special === 'id') return { expr: (o) => raw(`${o}.id`), descending };
-  if (param.special === 'lastUpdated') return { expr: (o) => raw(`${o}.last_updated`), descending };
+  if (param.special === 'id') return { expr: (o) => raw(`${o}.id`), descending, kind: 'string' };
+  if (param.special === 'lastUpdated') return { expr: (o) => raw(`${o}.last_updated`), descending, kind: 'string' };
   const columns = SORT_COLUMN[param.type];
   if (!columns) throw invalid(`Sorting by '${param.code}' is not supported`, ['_sort'], 'not-supported');
   const table = TABLES[param.type as keyof typeof TABLES];
   const column = descending ? columns[1] : columns[0];
   return {
     descending,
+    kind: param.type === 'date' || param.type === 'number' || param.type === 'quantity' ? 'number' : 'string',
     expr: (o) => {
       const x = ctx.alias();
       return sql`(SELECT ${raw(descending ? 'MAX' : 'MIN')}(${raw(`${x}.${column}`)}) FROM ${raw(table)} ${raw(x)} WHERE ${raw(x)}.rkey = ${raw(o)}.rkey AND ${raw(x)}.param = ${param.code})`;
@@ -73,7 +80,8 @@ function sortKey(ctx: BuildContext, key: SortKey): Key {
 /** Rows strictly after `position` in the order of `keys` (then rkey), nulls last. */
 function keyset(columns: readonly string[], keys: readonly Key[], position: Position, rkeyColumn: string): Sql {
   const backwards = position.direction === 'before';
-  if (position.values.length !== keys.length) throw invalid('The paging cursor does not belong to this search', ['_cursor']);
+  const fits = position.values.length === keys.length && keys.every((key, i) => position.values[i] === null || typeof position.values[i] === key.kind);
+  if (!fits) throw invalid('The paging cursor does not belong to this search', ['_cursor']);
   const alternatives: Sql[] = [];
   const equal: Sql[] = [];
   keys.forEach((key, i) => {
@@ -128,6 +136,31 @@ export function pageQuery(input: PlanInput, limit: number, position?: Position, 
 export function countQuery(input: PlanInput): Sql {
   const ctx = buildContext(input.tenant, input.now);
   return sql`SELECT COUNT(*) AS n FROM resource o WHERE ${whereOf(ctx, input, 'o')}`;
+}
+
+/**
+ * An estimate of the number of matches that costs a bounded amount of work however many there
+ * are: `population` counts the candidates the driving clause lists (index only; every live
+ * resource of the types without one), `sample` tests the first `size` of them against the other
+ * clauses (columns `sampled`, `hits`). The estimate is population × hits / sampled; when the
+ * population is no larger than the sample, the caller counts exactly instead.
+ */
+export function estimateQueries(input: PlanInput, size: number): { population: Sql; sample: Sql } {
+  const types = typesOf(input.search);
+  const candidates = () => {
+    const ctx = buildContext(input.tenant, input.now);
+    const { driver } = chooseDriver(clausesOf(ctx, input));
+    if (driver) return driver.set!(types);
+    return sql`SELECT c.rkey FROM resource c WHERE ${liveResource(ctx, 'c', types)}`;
+  };
+  const ctx = buildContext(input.tenant, input.now);
+  const { probes } = chooseDriver(clausesOf(ctx, input));
+  const pass = probes.length > 0 ? and(probes.map((p) => p.probe('o'))) : raw('1 = 1');
+  return {
+    population: sql`SELECT COUNT(*) AS n FROM (${candidates()}) p`,
+    sample: sql`SELECT COUNT(*) AS sampled, SUM(CASE WHEN ${pass} THEN 1 ELSE 0 END) AS hits FROM resource o
+      WHERE o.rkey IN (SELECT s.rkey FROM (${candidates()}) s LIMIT ${size}) AND ${liveResource(ctx, 'o', types)}`,
+  };
 }
 
 // ---- cursors ----------------------------------------------------------------------------------

@@ -38,7 +38,7 @@ function tableValues(rows: IndexRows): [IndexTableName, SqlValue[][]][] {
     ['reference', rows.reference.map((r) => [r.param, r.targetType, r.targetId, r.targetVersion, r.url, r.identifierSystem, r.identifierValue])],
     ['date', rows.date.map((r) => [r.param, r.low, r.high])],
     ['number', rows.number.map((r) => [r.param, r.value, r.low, r.high])],
-    ['quantity', rows.quantity.map((r) => [r.param, r.value, r.low, r.high, r.system, r.code, r.unit])],
+    ['quantity', rows.quantity.map((r) => [r.param, r.value, ...bounds(r.value, r.low, r.high), r.system, r.code, r.unit])],
     ['uri', rows.uri.map((r) => [r.param, r.value])],
     ['composite', compositeValues(rows)],
     ['text', rows.text.map((r) => [r.param, ` ${r.value}`])],
@@ -56,6 +56,18 @@ async function insertRows(sql: SqlExecutor, kind: IndexTableName, target: IndexT
     for (const row of chunk) params.push(target.rkey as SqlValue, target.tenant, target.resourceType, ...row.map(withoutNul));
     await sql.execute(`INSERT INTO ${table.name} (${columns}) VALUES ${new Array(chunk.length).fill(tuple).join(', ')}`, params);
   }
+}
+
+/** Beyond any searched number: the open end of a Range. */
+const OPEN = 1e308;
+
+/**
+ * The [low, high] a number or quantity is searched by (search/sql/conditions.ts): the value itself
+ * when there is one (comparisons are on the value; the searched value carries the precision), else
+ * the bounds of a Range, open ends ±1e308.
+ */
+function bounds(value: number | null, low: number | null, high: number | null): [number, number] {
+  return value !== null ? [value, value] : [low ?? -OPEN, high ?? OPEN];
 }
 
 /** PostgreSQL text cannot hold U+0000: index values drop it (the stored JSON keeps it, escaped). */
@@ -83,9 +95,9 @@ function cells(component: CompositeComponentRows): Cell[] {
     case 'date':
       return component.rows.map((r) => [null, null, null, r.low, r.high]);
     case 'number':
-      return component.rows.map((r) => [null, null, r.value, r.low, r.high]);
+      return component.rows.map((r) => [null, null, r.value, ...bounds(r.value, r.low, r.high)]);
     case 'quantity':
-      return component.rows.map((r) => [r.system, r.code, r.value, r.low, r.high]);
+      return component.rows.map((r) => [r.system, r.code, r.value, ...bounds(r.value, r.low, r.high)]);
   }
 }
 

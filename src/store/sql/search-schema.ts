@@ -62,8 +62,9 @@ export const INDEX_TABLES = {
   },
   quantity: {
     name: 'search_quantity',
-    columns: [['value', 'double', 'null'], ['low', 'double', 'null'], ['high', 'double', 'null'], ['system', 'btext', 'null'], ['code', 'btext', 'null'], ['unit', 'btext', 'null']],
-    indexes: [{ columns: [...scope, 'value', 'rkey'] }],
+    // low/high: the bounds searched by (the value itself, or a Range's bounds, open ends ±1e308)
+    columns: [['value', 'double', 'null'], ['low', 'double'], ['high', 'double'], ['system', 'btext', 'null'], ['code', 'btext', 'null'], ['unit', 'btext', 'null']],
+    indexes: [{ columns: [...scope, 'low', 'high', 'rkey'] }],
   },
   uri: {
     name: 'search_uri',

@@ -1,6 +1,6 @@
 import type { IncludeSpec } from '../../search/parse.js';
 import { type SqlParam } from '../../search/sql/fragment.js';
-import { countQuery, decodeCursor, encodeCursor, pageQuery, type PlanInput, type Position } from '../../search/sql/plan.js';
+import { countQuery, decodeCursor, encodeCursor, estimateQueries, pageQuery, type PlanInput, type Position } from '../../search/sql/plan.js';
 import type { SearchPage, SearchQuery, StoredVersion, WriteMethod } from '../types.js';
 import type { SqlExecutor, SqlValue } from './driver.js';
 
@@ -99,15 +99,27 @@ export async function runSearch(sql: SqlExecutor, tenant: string, query: SearchQ
       page.included = await resolveIncludes(sql, tenant, matches, query.search.include, query.search.revinclude);
     }
   }
-  if (query.total !== 'none') {
-    if (exactTotal !== undefined) page.total = exactTotal;
-    else {
-      const count = countQuery(input);
-      const [row] = await sql.query<{ n: number | string }>(count.text, bound(count.params));
-      page.total = num(row.n);
-    }
-  }
+  if (query.total !== 'none') page.total = exactTotal ?? (query.total === 'estimate' ? await estimate(sql, input) : await count(sql, input));
   return page;
+}
+
+async function count(sql: SqlExecutor, input: PlanInput): Promise<number> {
+  const statement = countQuery(input);
+  const [row] = await sql.query<{ n: number | string }>(statement.text, bound(statement.params));
+  return num(row.n);
+}
+
+/** Candidates tested to estimate a total: exact below this many. */
+const SAMPLE = 500;
+
+/** `_total=estimate` (search/sql/plan.ts estimateQueries): bounded work, exact for small results. */
+async function estimate(sql: SqlExecutor, input: PlanInput): Promise<number> {
+  const { population, sample } = estimateQueries(input, SAMPLE);
+  const [{ n }] = await sql.query<{ n: number | string }>(population.text, bound(population.params));
+  if (num(n) <= SAMPLE) return count(sql, input);
+  const [row] = await sql.query<{ sampled: number | string; hits: number | string | null }>(sample.text, bound(sample.params));
+  const sampled = num(row.sampled);
+  return sampled === 0 ? 0 : Math.round((num(n) * num(row.hits ?? 0)) / sampled);
 }
 
 // ---- _include and _revinclude -----------------------------------------------------------------
