@@ -2,9 +2,9 @@
  * create, read, vread and conditional read, black-box over HTTP.
  * Spec: https://hl7.org/fhir/R4/http.html#create, #read, #vread, #cread, #head, #versioning
  */
-import { test, describe, before, after } from 'node:test';
+import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestServer, type TestServer } from '../support/server.js';
+import { useTestServer } from '../support/server.js';
 import {
   INSTANT,
   absoluteLocation,
@@ -22,17 +22,8 @@ import {
   weakEtag,
 } from './helpers.js';
 
-let server: TestServer;
 let base: string;
-
-before(async () => {
-  server = await startTestServer();
-  base = server.baseUrl;
-});
-
-after(async () => {
-  await server?.close();
-});
+useTestServer((server) => (base = server.baseUrl));
 
 describe('create: POST [base]/[type]', () => {
   test('returns 201 with Location [base]/[type]/[id]/_history/[vid], ETag, Last-Modified and the stored resource', async () => {

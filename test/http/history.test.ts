@@ -5,9 +5,9 @@
  * bdl-3 entry.request mandatory for history, bdl-4 entry.response mandatory for history,
  * bdl-8 fullUrl cannot be a version specific reference).
  */
-import { test, describe, before, after } from 'node:test';
+import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestServer, type TestServer } from '../support/server.js';
+import { useTestServer } from '../support/server.js';
 import {
   INSTANT,
   allPages,
@@ -27,18 +27,8 @@ import {
   type Json,
 } from './helpers.js';
 
-let server: TestServer;
 let base: string;
-
-before(async () => {
-  // A small page size is irrelevant here: every paging test passes _count explicitly.
-  server = await startTestServer();
-  base = server.baseUrl;
-});
-
-after(async () => {
-  await server?.close();
-});
+useTestServer((server) => (base = server.baseUrl));
 
 const basic = (text = unique('basic')) => ({ resourceType: 'Basic', code: { text } });
 

@@ -6,9 +6,9 @@
  * version and error handling etc. apply as specified, as does the Prefer Header." Error statuses for
  * the patch document itself follow RFC 5789 §2.2 and RFC 6902.
  */
-import { test, describe, before, after } from 'node:test';
+import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestServer, type TestServer } from '../support/server.js';
+import { useTestServer } from '../support/server.js';
 import {
   assertFhirJsonContentType,
   assertLastModifiedMatches,
@@ -25,17 +25,8 @@ import {
   type HttpResult,
 } from './helpers.js';
 
-let server: TestServer;
 let base: string;
-
-before(async () => {
-  server = await startTestServer();
-  base = server.baseUrl;
-});
-
-after(async () => {
-  await server?.close();
-});
+useTestServer((server) => (base = server.baseUrl));
 
 const JSON_PATCH = 'application/json-patch+json';
 

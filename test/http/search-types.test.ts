@@ -3,23 +3,14 @@
  * Spec: https://hl7.org/fhir/R4/search.html (§3.1.1.4 parameter types, §3.1.1.5 modifiers,
  * §3.1.1.4.5 prefixes and implicit precision, §3.1.1.3 comma = OR / repetition = AND).
  */
-import { test, describe, before, after } from 'node:test';
+import { test, describe, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestServer, type TestServer } from '../support/server.js';
+import { useTestServer } from '../support/server.js';
 import { create, get, unique, type Json } from './helpers.js';
 import { assertNamesParameter, ids, searchset, sorted } from './search-helpers.js';
 
-let server: TestServer;
 let base: string;
-
-before(async () => {
-  server = await startTestServer();
-  base = server.baseUrl;
-});
-
-after(async () => {
-  await server?.close();
-});
+useTestServer((server) => (base = server.baseUrl));
 
 describe('string', () => {
   let tag: string;

@@ -2,9 +2,9 @@
  * update, delete, version-aware updates and the Prefer header, black-box over HTTP.
  * Spec: https://hl7.org/fhir/R4/http.html#update, #upsert, #delete, #concurrency, #prefer
  */
-import { test, describe, before, after } from 'node:test';
+import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestServer, type TestServer } from '../support/server.js';
+import { useTestServer } from '../support/server.js';
 import {
   absoluteLocation,
   assertFhirJsonContentType,
@@ -26,17 +26,8 @@ import {
   type Json,
 } from './helpers.js';
 
-let server: TestServer;
 let base: string;
-
-before(async () => {
-  server = await startTestServer();
-  base = server.baseUrl;
-});
-
-after(async () => {
-  await server?.close();
-});
+useTestServer((server) => (base = server.baseUrl));
 
 /** Every success status http.html#delete allows: "200 OK if the response contains a payload, or
  * a 204 No Content with no response payload, or a 202 Accepted if the server wishes to be

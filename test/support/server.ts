@@ -1,3 +1,4 @@
+import { after, before } from 'node:test';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -49,4 +50,19 @@ export async function startTestServer(overrides: KilnOverrides = {}): Promise<Te
       await rm(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Starts one server for the enclosing test file (or suite) and closes it afterwards; `onStart`
+ * receives it, typically to keep its base URL.
+ */
+export function useTestServer(onStart: (server: TestServer) => void, overrides: KilnOverrides = {}): void {
+  let server: TestServer | undefined;
+  before(async () => {
+    server = await startTestServer(overrides);
+    onStart(server);
+  });
+  after(async () => {
+    await server?.close();
+  });
 }
