@@ -137,21 +137,7 @@ export function exactRange(value: number): NumberRange {
 
 /** Splits on an unescaped separator (`\,` `\|` `\$` `\\` escapes, as in FHIR search values). */
 export function splitEscaped(text: string, separator: string): string[] {
-  if (!text.includes(separator)) return [unescapeValue(text)];
-  const parts: string[] = [];
-  let current = '';
-  for (let i = 0; i < text.length; i++) {
-    const ch = text[i];
-    if (ch === '\\' && i + 1 < text.length) {
-      current += ch + text[i + 1];
-      i++;
-    } else if (ch === separator) {
-      parts.push(current);
-      current = '';
-    } else current += ch;
-  }
-  parts.push(current);
-  return parts.map(unescapeValue);
+  return splitRaw(text, separator).map(unescapeValue);
 }
 
 /** Splits without unescaping (for a first split whose parts are split again). */
