@@ -2,7 +2,7 @@
 // Type (GET /Patient?…, POST /Patient/_search), system (GET /?_type=…, POST /_search) and
 // compartment (GET /Patient/1/Observation, /Patient/1/*) search, answered as a searchset Bundle.
 import { randomUUID } from 'node:crypto';
-import { notFound, notSupported } from '../fhir/errors.js';
+import { notFound } from '../fhir/errors.js';
 import type { Issue } from '../fhir/errors.js';
 import { operationOutcome } from '../fhir/operation-outcome.js';
 import { compartmentParams } from '../search/compartments.js';
@@ -33,7 +33,7 @@ export function searchSystem(ctx: InteractionContext, request: FhirRequest): Pro
 /** `GET /Patient/1/Observation?…` and `GET /Patient/1/*?…` (search.html#compartments). */
 export async function searchCompartment(ctx: InteractionContext, request: FhirRequest, compartment: string, id: string, resourceType: string): Promise<FhirResponse> {
   const params = compartmentParams(compartment);
-  if (!params) throw notSupported(`Search in the ${compartment} compartment is not supported (only the Patient compartment is)`);
+  if (!params) throw notFound(`FHIR R4 defines no ${compartment} compartment; compartments are Patient, Encounter, RelatedPerson, Practitioner and Device`);
   const owner = await reader(ctx).readCurrent(request.tenant, compartment, id);
   if (!owner || owner.deleted) throw notFound(`${compartment}/${id} is not known`);
   const scope: CompartmentScope = { type: compartment, id, params };

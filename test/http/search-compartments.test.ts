@@ -164,11 +164,12 @@ describe('compartment search in the Encounter, Practitioner, RelatedPerson and D
     }
   });
 
-  test('a resource type that defines no compartment is still 501', async () => {
+  test('a resource type that defines no compartment is a 404 (R4 has no such compartment)', async () => {
     const organization = await create(base, { resourceType: 'Organization', meta: meta(), name: 'Org' });
     for (const path of [`Organization/${organization.id}/Patient`, `Organization/${organization.id}/*`]) {
       const res = await get(base, path);
-      assert.equal(res.status, 501, `${path}: ${res.status} ${res.text.slice(0, 200)}`);
+      assert.equal(res.status, 404, `${path}: ${res.status} ${res.text.slice(0, 200)}`);
+      assert.match(res.body.issue[0].diagnostics, /defines no Organization compartment/);
       assert.equal(res.body.resourceType, 'OperationOutcome');
     }
   });
