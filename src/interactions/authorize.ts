@@ -1,13 +1,14 @@
 // Authorization of every routed request (docs/security.md): the HTTP server, each Bundle entry and
 // any other front end pass through here, so no path skips the check.
 import { invalidToken } from '../auth/errors.js';
-import type { AccessTarget } from '../auth/types.js';
+import type { AccessTarget, Reach } from '../auth/types.js';
+import { compartmentParams } from '../search/compartments.js';
 import { forbidden, notFound } from '../fhir/errors.js';
 import type { Bundle, Resource } from '../fhir/types.js';
 import { isSearch, searchedTypes, withoutUnreadableIncludes } from './authorize-links.js';
 import type { Route } from './route.js';
 import { reader } from './session.js';
-import type { FhirRequest, FhirResponse, InteractionContext } from './types.js';
+import type { FhirRequest, FhirResponse, InteractionContext, SearchRestriction } from './types.js';
 
 type Allows = (resource: Resource) => boolean;
 
@@ -61,6 +62,12 @@ export async function authorized(ctx: InteractionContext, request: FhirRequest, 
       return withoutUnreachableEntries(await run(own), allows);
     default:
       break;
+  }
+  const restriction = isSearch(request, target) ? patientSearchRestriction(decision.reach, target) : undefined;
+  if (restriction) {
+    const response = await run({ ...own, searchRestriction: restriction });
+    const readable = withoutUnreadableIncludes(response, (type) => authorizer.authorize(principal, request, { interaction: 'read', resourceType: type }).allowed);
+    return withoutUnreachableEntries(readable, allows, 'include');
   }
   throw forbidden(`${describe(access)} is not available yet to callers limited to some resources of a type (SMART patient/ or user/ scopes)`);
 }
@@ -133,17 +140,43 @@ function withWriteCheck(ctx: InteractionContext, allows: Allows): InteractionCon
   };
 }
 
-/** Older versions of a resource may have been outside reach (e.g. about another patient). */
-function withoutUnreachableEntries(response: FhirResponse, allows: Allows): FhirResponse {
+/**
+ * Drops Bundle entries outside reach: older versions in a history (e.g. about another patient),
+ * or, with `onlyMode`, a searchset's included resources.
+ */
+function withoutUnreachableEntries(response: FhirResponse, allows: Allows, onlyMode?: 'include'): FhirResponse {
   if (response.json === undefined) return response;
   const bundle = JSON.parse(response.json) as Bundle;
   const entries = bundle.entry ?? [];
-  const kept = entries.filter((entry) => !entry.resource || allows(entry.resource));
+  const kept = entries.filter((entry) => !entry.resource || (onlyMode && entry.search?.mode !== onlyMode) || allows(entry.resource));
   if (kept.length === entries.length) return response;
   bundle.entry = kept;
-  // `total` would count versions the caller may not see.
-  delete bundle.total;
+  // A history's `total` would count versions the caller may not see (a searchset's counts matches only).
+  if (!onlyMode) delete bundle.total;
   return { ...response, json: JSON.stringify(bundle) };
+}
+
+/**
+ * A search by a caller limited to one patient (SMART patient/ scopes, optionally with v2 search
+ * criteria) runs confined to that patient's compartment, so results, paging and totals never
+ * involve other patients. Other limits (user/ scopes, several alternative criteria) have no SQL
+ * form yet: undefined, and the caller gets a 403.
+ */
+function patientSearchRestriction(reach: Reach, target: Route): SearchRestriction | undefined {
+  if (reach.length !== 1) return undefined;
+  const conditions = reach[0];
+  const patients = conditions.flatMap((condition) => (condition.kind === 'compartment' ? [condition.id] : []));
+  if (patients.length !== 1 || conditions.some((condition) => condition.kind === 'references')) return undefined;
+  const [patient] = patients;
+  const query = conditions.flatMap((condition) => (condition.kind === 'matches' ? condition.query : []));
+  const params = compartmentParams('Patient')!;
+  if (target.kind === 'compartment') {
+    return target.compartment === 'Patient' && target.id === patient && (target.resourceType === '*' || params.has(target.resourceType)) ? { query } : undefined;
+  }
+  const resourceType = 'resourceType' in target ? target.resourceType : undefined;
+  if (resourceType === 'Patient') return { query: [['_id', patient], ...query] };
+  if (!resourceType || !params.has(resourceType)) return undefined;
+  return { compartment: { type: 'Patient', id: patient, params }, query };
 }
 
 function describe(access: AccessTarget): string {

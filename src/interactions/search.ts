@@ -48,9 +48,11 @@ export async function searchCompartment(ctx: InteractionContext, request: FhirRe
 /** Runs a search and renders its page (`allTypes`: the types of a `*` compartment search). */
 export async function search(ctx: InteractionContext, request: FhirRequest, scope: SearchScope, allTypes?: string[]): Promise<FhirResponse> {
   const params = searchParameters(request);
-  const parsed = parseRequestSearch(request, params, scope.resourceType);
+  // An authorization limit narrows the search; it is not part of the client's links.
+  const restriction = ctx.searchRestriction;
+  const parsed = parseRequestSearch(request, restriction ? [...params, ...restriction.query] : params, scope.resourceType);
   if (allTypes && parsed.types.length === 0) parsed.types = allTypes;
-  const page = await runPage(ctx, request, parsed, scope.compartment);
+  const page = await runPage(ctx, request, parsed, scope.compartment ?? restriction?.compartment);
   return { status: 200, json: searchsetJson(request, scope.path, params, parsed, page) };
 }
 

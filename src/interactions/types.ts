@@ -1,7 +1,7 @@
 import type { Authorizer, Principal } from '../auth/types.js';
 import type { KilnConfig } from '../config/types.js';
 import type { Resource } from '../fhir/types.js';
-import type { Store, StoredVersion, StoreTransaction } from '../store/types.js';
+import type { CompartmentScope, Store, StoredVersion, StoreTransaction } from '../store/types.js';
 import type { Validator } from '../validation/types.js';
 
 /**
@@ -63,4 +63,15 @@ export interface InteractionContext {
    * version is written with the content to store (undefined for a deletion) and the current version.
    */
   checkWrite?: (next: Resource | undefined, current: StoredVersion | undefined) => void;
+  /**
+   * Set by authorization for callers limited to one patient's records (SMART patient/ scopes):
+   * every search is confined to that compartment and ANDed with the scope's own criteria.
+   */
+  searchRestriction?: SearchRestriction;
+}
+
+/** A limit authorization puts on searches: a compartment and extra criteria (ANDed). */
+export interface SearchRestriction {
+  compartment?: CompartmentScope;
+  query: [string, string][];
 }

@@ -63,8 +63,10 @@ describe('criteria that look into other types need search rights on them', () =>
     assertStatus(await call(base, 'GET', 'Observation?subject:Patient.identifier=urn:mrn|B', { token: tokens.observationsOnly }), 403, 'chain');
   });
 
-  test('search by a patient-limited token is refused until search applies the compartment', async () => {
-    assertStatus(await call(base, 'GET', 'Observation?category=laboratory', { token: tokens.paula }), 403, 'type search');
+  test('search by a patient-limited token stays in the compartment; another patient’s compartment is refused', async () => {
+    const own = await call(base, 'GET', 'Observation?category=laboratory', { token: tokens.paula });
+    assertStatus(own, 200, 'type search');
+    for (const entry of own.body.entry ?? []) assert.equal(entry.resource.subject.reference, 'Patient/pat-a');
     assertStatus(await call(base, 'GET', 'Patient/pat-b/Observation', { token: tokens.paula }), 403, 'compartment search');
   });
 });

@@ -80,11 +80,32 @@ describe('patient/ scopes reach the launch patient’s compartment only', () => 
     assertStatus(await call(base, 'GET', 'Observation/moved/_history/1', { token: tokens.paula }), 404, 'vread of the hidden version');
   });
 
-  test('type and system history, and search, are refused until they can be limited to the compartment', async () => {
+  test('type and system history are refused until they can be limited to the compartment', async () => {
     assertStatus(await call(base, 'GET', 'Observation/_history', { token: tokens.paula }), 403, 'type history');
     assertStatus(await call(base, 'GET', '_history', { token: tokens.paula }), 403, 'system history');
-    assertStatus(await call(base, 'GET', 'Observation?subject=Patient/pat-b', { token: tokens.paula }), 403, 'search');
     assertStatus(await call(base, 'GET', 'Observation/_history', { token: tokens.system }), 200, 'system scope: type history');
+  });
+
+  test('search is confined to the launch patient’s compartment: matches, totals and includes', async () => {
+    const subjects = (bundle: { entry?: { resource: { subject?: { reference: string } }; search: { mode: string } }[] }) =>
+      (bundle.entry ?? []).filter((e) => e.search.mode === 'match').map((e) => e.resource.subject?.reference);
+    const all = await call(base, 'GET', 'Observation?_count=100&_total=accurate', { token: tokens.paula });
+    assertStatus(all, 200, 'search');
+    assert.ok(subjects(all.body).length >= 2, 'own observations found');
+    assert.deepEqual(new Set(subjects(all.body)), new Set(['Patient/pat-a']), 'only the launch patient');
+    assert.equal(all.body.total, subjects(all.body).length, 'total counts only what the caller may see');
+    const others = await call(base, 'GET', 'Observation?subject=Patient/pat-b&_total=accurate', { token: tokens.paula });
+    assertStatus(others, 200, 'search for another patient');
+    assert.equal(others.body.total, 0);
+    assert.equal(others.body.entry, undefined);
+    const patients = await call(base, 'GET', 'Patient', { token: tokens.paula });
+    assert.deepEqual(patients.body.entry.map((e: { resource: { id: string } }) => e.resource.id), ['pat-a']);
+    assertStatus(await call(base, 'GET', 'Observation', { token: tokens.rita }), 403, 'user/ scopes: search has no SQL form yet');
+    const included = await call(base, 'GET', 'Observation?_include=Observation:subject', { token: tokens.paula });
+    const includedIds = included.body.entry.filter((e: { search: { mode: string } }) => e.search.mode === 'include').map((e: { resource: { id: string } }) => e.resource.id);
+    assert.deepEqual(includedIds, ['pat-a']);
+    assertStatus(await call(base, 'GET', 'Patient/pat-a/Observation', { token: tokens.paula }), 200, 'own compartment');
+    assert.notEqual((await call(base, 'GET', 'Patient/pat-b/Observation', { token: tokens.paula })).status, 200, 'another patient’s compartment');
   });
 
   test('writes: only within the compartment, and never moving a resource out of it', async () => {
@@ -114,6 +135,15 @@ describe('patient/ scopes reach the launch patient’s compartment only', () => 
     assertStatus(await call(base, 'GET', 'Observation/vital-a', { token: tokens.paulaLab }), 404, 'vital-signs');
     assertStatus(await call(base, 'GET', 'Observation/lab-b', { token: tokens.paulaLab }), 404, 'other patient');
     assertStatus(await call(base, 'POST', 'Observation', { token: tokens.paulaLab }, observation('pat-a', 'laboratory')), 403, 'no c');
+  });
+
+  test('v2 search-restricted scope: a search returns only what the scope’s criteria match', async () => {
+    const res = await call(base, 'GET', 'Observation?_count=100', { token: tokens.paulaLab });
+    assertStatus(res, 200, 'search');
+    const ids = res.body.entry.map((e: { resource: { id: string } }) => e.resource.id);
+    assert.ok(ids.includes('lab-a'));
+    assert.ok(!ids.includes('vital-a'), 'vital-signs are outside the scope');
+    assert.ok(!ids.includes('lab-b'), 'another patient');
   });
 });
 
