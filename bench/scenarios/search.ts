@@ -6,7 +6,8 @@
 import type { Bundle } from '../../src/fhir/types.js';
 import { Random } from '../../src/generate/prng.js';
 import { patientBundle, patientRecord } from '../../src/generate/synthetic.js';
-import { FAMILY } from '../../src/generate/vocabulary.js';
+import { FAMILY, MRN } from '../../src/generate/vocabulary.js';
+import { measureQueries } from './search-queries.js';
 import { call, describeFailure, locationsOf } from '../lib/fhir.js';
 import { measureAgainstCeiling, type Scenario } from '../lib/scenario.js';
 
@@ -34,7 +35,8 @@ export const search: Scenario = {
       () => `Condition?code=${encodeURIComponent('http://snomed.info/sct|38341003')}`,
       (rng) => `Encounter?subject=Patient/${rng.pick(patientIds)}&date=ge2020-01-01`,
     ];
-    return measureAgainstCeiling(ctx, 'search', 'searches/s', (baseUrl) => {
+    const mrns = patientIds.map((_, i) => `${MRN}|MRN-${options.seed}-${i}`);
+    const result = await measureAgainstCeiling(ctx, 'search', 'searches/s', (baseUrl) => {
       const rng = new Random(ctx.options.seed);
       let next = 0;
       return {
@@ -54,5 +56,11 @@ export const search: Scenario = {
         ],
       };
     });
+    if (result.status !== 'ok') return result;
+    // Each query shape of the search issue's mix on its own (fewer requests in a --quick run).
+    const quick = ctx.options.duration <= 1;
+    ctx.log('search: timing each query of the mix');
+    const perQuery = await measureQueries(ctx.target, { patientIds, mrns }, ctx.options.seed, quick ? 3 : 50, quick ? 2 : 20);
+    return { ...result, details: { ...result.details, ...perQuery } };
   },
 };
