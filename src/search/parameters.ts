@@ -13,8 +13,8 @@ export type SearchParamType = 'number' | 'date' | 'string' | 'token' | 'referenc
 
 /**
  * Parameters not served from the typed index tables: `id`/`lastUpdated` come from the resource
- * table's own columns, `text`/`content` from a full-text table, `unsupported` are recognised but
- * not implemented (`_query`, `near`).
+ * table's own columns, `text`/`content` from a full-text table, `unsupported` are recognised and
+ * reported as unsupported (`_query`, `near`).
  */
 export type SpecialHandling = 'id' | 'lastUpdated' | 'text' | 'content' | 'unsupported';
 
