@@ -3,31 +3,22 @@
  * when the identity provider cannot be reached (503, not 401: the caller did nothing wrong).
  */
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { after, test } from 'node:test';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { assertInvalidToken, assertStatus, call } from './support/client.js';
-import { CLIENTS, RESOURCE, startIdp, type TestIdp } from './support/idp.js';
+import { CLIENTS, RESOURCE, type TestIdp } from './support/idp.js';
+import { useProviderAndKiln } from './support/fixture.js';
 import { freePort } from '../support/process.js';
 
 let idp: TestIdp;
 let kiln: TestServer;
 
-before(async () => {
-  idp = await startIdp();
-  kiln = await startTestServer({
-    auth: {
-      mode: 'jwt',
-      issuer: idp.issuer,
-      audience: [RESOURCE],
-      strategy: 'smart',
-      introspection: { url: `${idp.issuer}/token/introspection`, clientId: CLIENTS.kiln.id, clientSecret: CLIENTS.kiln.secret },
-    },
-  });
-});
-after(async () => {
-  await kiln?.close();
-  await idp?.close();
-});
+useProviderAndKiln(
+  (started) => {
+    ({ idp, kiln } = started);
+  },
+  (provider) => ({ introspection: { url: `${provider.issuer}/token/introspection`, clientId: CLIENTS.kiln.id, clientSecret: CLIENTS.kiln.secret } }),
+);
 
 test('an opaque token is introspected: active, with its scopes and claims', async () => {
   const token = await idp.clientCredentialsToken('system/Patient.rs', { opaque: true });

@@ -7,33 +7,22 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { base64url, decodeJwt, generateKeyPair, SignJWT } from 'jose';
 import { loadDevKey, mintDevToken } from '../../src/auth/dev-key.js';
-import { startTestServer, type TestServer } from '../support/server.js';
+import { type TestServer } from '../support/server.js';
 import { assertInvalidToken, assertStatus, call } from './support/client.js';
-import { CLIENTS, RESOURCE, startIdp, type TestIdp } from './support/idp.js';
+import { CLIENTS, RESOURCE, type TestIdp } from './support/idp.js';
+import { useProviderAndKiln } from './support/fixture.js';
 
 let idp: TestIdp;
 let kiln: TestServer;
 let base: string;
 
-before(async () => {
-  idp = await startIdp();
-  kiln = await startTestServer({
-    auth: {
-      mode: 'jwt',
-      issuer: idp.issuer,
-      audience: [RESOURCE, CLIENTS.app.id],
-      strategy: 'smart',
-      clockSkewSeconds: 5,
-      // An unknown kid refetches the JWKS at once (the default waits 30 s between fetches).
-      jwks: { cooldownSeconds: 0 },
-    },
-  });
-  base = kiln.baseUrl;
-});
-after(async () => {
-  await kiln?.close();
-  await idp?.close();
-});
+useProviderAndKiln(
+  (started) => {
+    ({ idp, kiln, base } = started);
+  },
+  // An unknown kid refetches the JWKS at once (the default waits 30 s between fetches).
+  () => ({ audience: [RESOURCE, CLIENTS.app.id], clockSkewSeconds: 5, jwks: { cooldownSeconds: 0 } }),
+);
 
 describe('tokens from the provider', () => {
   test('a client-credentials JWT with system scopes creates and reads', async () => {

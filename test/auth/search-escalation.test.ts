@@ -5,21 +5,20 @@
  * would reveal resources the caller may not see.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { entryStatus } from '../http/helpers.js';
-import { startTestServer, type TestServer } from '../support/server.js';
+import { type TestServer } from '../support/server.js';
 import { assertStatus, call, observation } from './support/client.js';
-import { RESOURCE, startIdp, type TestIdp } from './support/idp.js';
+import { type TestIdp } from './support/idp.js';
+import { useProviderAndKiln } from './support/fixture.js';
 
 let idp: TestIdp;
 let kiln: TestServer;
 let base: string;
 const tokens: Record<string, string> = {};
 
-before(async () => {
-  idp = await startIdp();
-  kiln = await startTestServer({ auth: { mode: 'jwt', issuer: idp.issuer, audience: [RESOURCE], strategy: 'smart' } });
-  base = kiln.baseUrl;
+useProviderAndKiln(async (started) => {
+  ({ idp, kiln, base } = started);
   tokens.system = await idp.sign({ scope: 'system/*.*' });
   tokens.patientsOnly = await idp.sign({ scope: 'system/Patient.rs' });
   tokens.observationsOnly = await idp.sign({ scope: 'system/Observation.cruds' });
@@ -30,10 +29,6 @@ before(async () => {
   await put({ resourceType: 'Patient', id: 'pat-b', identifier: [{ system: 'urn:mrn', value: 'B' }] } as never);
   await put({ ...observation('pat-a', 'laboratory', { identifier: [{ system: 'urn:obs', value: 'lab-a' }] }), id: 'lab-a' });
   await put({ ...observation('pat-b', 'laboratory', { identifier: [{ system: 'urn:obs', value: 'lab-b' }] }), id: 'lab-b' });
-});
-after(async () => {
-  await kiln?.close();
-  await idp?.close();
 });
 
 const types = (bundle: { entry?: { resource: { resourceType: string } }[] }) => (bundle.entry ?? []).map((e) => e.resource.resourceType).sort();

@@ -7,9 +7,10 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { startTestServer, type TestServer } from '../support/server.js';
+import { type TestServer } from '../support/server.js';
 import { assertStatus, call, observation } from './support/client.js';
-import { RESOURCE, startIdp, type TestIdp } from './support/idp.js';
+import { type TestIdp } from './support/idp.js';
+import { useProviderAndKiln } from './support/fixture.js';
 import { entryStatus } from '../http/helpers.js';
 
 let idp: TestIdp;
@@ -17,10 +18,8 @@ let kiln: TestServer;
 let base: string;
 const tokens: Record<string, string> = {};
 
-before(async () => {
-  idp = await startIdp();
-  kiln = await startTestServer({ auth: { mode: 'jwt', issuer: idp.issuer, audience: [RESOURCE], strategy: 'smart' } });
-  base = kiln.baseUrl;
+useProviderAndKiln(async (started) => {
+  ({ idp, kiln, base } = started);
   tokens.system = await idp.clientCredentialsToken('system/*.*');
   tokens.paula = await idp.sign({ sub: 'paula', patient: 'pat-a', scope: 'patient/Observation.cruds patient/Patient.rs' });
   tokens.paulaLab = await idp.sign({ sub: 'paula', patient: 'pat-a', scope: 'patient/Observation.rs?category=laboratory' });
@@ -35,10 +34,6 @@ before(async () => {
   await put({ ...observation('pat-a', 'vital-signs'), id: 'vital-a' });
   await put({ ...observation('pat-b', 'laboratory'), id: 'lab-b' });
   await put({ ...observation('pat-b', 'laboratory', { performer: [{ reference: 'RelatedPerson/rita' }] }), id: 'rita-b' });
-});
-after(async () => {
-  await kiln?.close();
-  await idp?.close();
 });
 
 const subjectOf = async (id: string) => (await call(base, 'GET', `Observation/${id}`, { token: tokens.system })).body.subject.reference;
