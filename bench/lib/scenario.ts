@@ -1,4 +1,5 @@
 /** What every scenario gets and returns, and the target-then-ceiling measurement they share. */
+import { Random } from '../../src/generate/prng.js';
 import type { Ceiling } from './ceiling.js';
 import type { SeededPatient, Target } from './fhir.js';
 import { runLoad, type LoadSpec, type Measurement } from './load.js';
@@ -127,4 +128,24 @@ function strip({ sample: _sample, ...measurement }: Measurement): Omit<Measureme
 
 export function roundTo(value: number | undefined, digits = 1): number | undefined {
   return value === undefined || Number.isNaN(value) ? undefined : Math.round(value * 10 ** digits) / 10 ** digits;
+}
+
+/** A load of GET requests, each to the path `nextPath` draws (its own seeded generator per run). */
+export function getLoad(ctx: BenchContext, baseUrl: string, nextPath: (rng: Random) => string): LoadSpec {
+  const rng = new Random(ctx.options.seed);
+  return {
+    baseUrl,
+    headers: ctx.target.headers,
+    connections: ctx.options.connections,
+    duration: ctx.options.duration,
+    requests: [
+      {
+        method: 'GET',
+        setupRequest(request) {
+          request.path = nextPath(rng);
+          return request;
+        },
+      },
+    ],
+  };
 }

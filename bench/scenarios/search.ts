@@ -9,7 +9,7 @@ import { patientBundle, patientRecord } from '../../src/generate/synthetic.js';
 import { FAMILY, MRN } from '../../src/generate/vocabulary.js';
 import { measureQueries } from './search-queries.js';
 import { call, describeFailure, locationsOf } from '../lib/fhir.js';
-import { measureAgainstCeiling, type Scenario } from '../lib/scenario.js';
+import { getLoad, measureAgainstCeiling, type Scenario } from '../lib/scenario.js';
 
 export const search: Scenario = {
   name: 'search',
@@ -36,26 +36,8 @@ export const search: Scenario = {
       (rng) => `Encounter?subject=Patient/${rng.pick(patientIds)}&date=ge2020-01-01`,
     ];
     const mrns = patientIds.map((_, i) => `${MRN}|MRN-${options.seed}-${i}`);
-    const result = await measureAgainstCeiling(ctx, 'search', 'searches/s', (baseUrl) => {
-      const rng = new Random(ctx.options.seed);
-      let next = 0;
-      return {
-        baseUrl,
-        headers: ctx.target.headers,
-        connections: ctx.options.connections,
-        duration: ctx.options.duration,
-        requests: [
-          {
-            method: 'GET',
-            path: 'Patient',
-            setupRequest(request) {
-              request.path = queries[next++ % queries.length](rng);
-              return request;
-            },
-          },
-        ],
-      };
-    });
+    let next = 0;
+    const result = await measureAgainstCeiling(ctx, 'search', 'searches/s', (baseUrl) => getLoad(ctx, baseUrl, (rng) => queries[next++ % queries.length](rng)));
     if (result.status !== 'ok') return result;
     // Each query shape of the search issue's mix on its own (fewer requests in a --quick run).
     const quick = ctx.options.duration <= 1;
