@@ -12,12 +12,30 @@ import { systemImplied } from './token-kind.js';
  */
 
 export interface Clause {
-  /** A boolean expression on a `resource` row aliased `o`. */
+  /**
+   * A boolean expression on a row aliased `o` that has an `rkey` column: a `resource` row, or a
+   * row of the index table that drives the query (index rows exist only for live resources).
+   */
   probe(o: string): Sql;
   /** The rkeys of matching resources among `types` (all types when undefined). */
   set?(types: readonly string[] | undefined): Sql;
   /** Expected selectivity: lower drives first. */
   rank: number;
+  /**
+   * A query of one row, column `n`: how many rows `set` lists, counted up to `cap` (at least
+   * `cap` meaning "too many to drive"), with work bounded by `cap` too. Absent: counting `set`.
+   */
+  size?(types: readonly string[] | undefined, cap: number): Sql;
+}
+
+/** `SELECT n`: the rows of `rows` (a SELECT), counted up to `cap`. */
+export function boundedCount(rows: Sql, cap: number): Sql {
+  return sql`SELECT COUNT(*) AS n FROM (SELECT 1 AS one FROM (${rows}) c LIMIT ${cap}) b`;
+}
+
+/** `SELECT n`: the clause's bounded size (see Clause.size). */
+export function sizeQuery(clause: Clause, types: readonly string[] | undefined, cap: number): Sql {
+  return clause.size ? clause.size(types, cap) : boundedCount(clause.set!(types), cap);
 }
 
 export interface BuildContext {
@@ -60,10 +78,14 @@ export function matchConditions(ctx: BuildContext, o: string, types: readonly st
   return join(parts, ' AND ');
 }
 
-/** The clause that lists candidates (the most selective positive one, if any) and those that test them. */
-export function chooseDriver(clauses: readonly Clause[]): { driver?: Clause; probes: Clause[] } {
+/**
+ * The clause that lists candidates (`preferred`, an index into `clauses`, or else the positive one
+ * expected most selective) and those that test them, in the order they are expected to fail.
+ */
+export function chooseDriver(clauses: readonly Clause[], preferred?: number): { driver?: Clause; probes: Clause[] } {
   const ordered = [...clauses].sort((a, b) => a.rank - b.rank);
-  const driver = ordered.find((c) => c.set && c.rank < NEGATIVE);
+  const chosen = preferred === undefined ? undefined : clauses[preferred];
+  const driver = chosen?.set && chosen.rank < NEGATIVE ? chosen : ordered.find((c) => c.set && c.rank < NEGATIVE);
   return { ...(driver ? { driver } : {}), probes: ordered.filter((c) => c !== driver) };
 }
 
@@ -97,11 +119,17 @@ function indexClause(ctx: BuildContext, table: string, param: string, condition:
   return clause;
 }
 
+/** `condition` on the resource row of the row `o` (which may be an index row). */
+function onResource(ctx: BuildContext, o: string, condition: (r: string) => Sql): Sql {
+  const r = ctx.alias();
+  return sql`EXISTS (SELECT 1 FROM resource ${raw(r)} WHERE ${raw(r)}.rkey = ${raw(o)}.rkey AND ${condition(r)})`;
+}
+
 /** A clause on the resource table's own columns. */
 function resourceClause(ctx: BuildContext, condition: (o: string) => Sql, rank: number): Clause {
   return {
     rank,
-    probe: condition,
+    probe: (o) => onResource(ctx, o, condition),
     set(types) {
       const s = ctx.alias();
       return sql`SELECT ${raw(s)}.rkey FROM resource ${raw(s)} WHERE ${raw(s)}.tenant = ${ctx.tenant} AND ${typeCondition(`${s}.type`, types)} AND ${raw(s)}.deleted = 0 AND ${condition(s)}`;
@@ -133,7 +161,7 @@ function paramClause(ctx: BuildContext, f: ParamFilter): Clause {
   if (param.special === 'id') {
     if (first?.type === 'missing') return resourceClause(ctx, () => raw(first.missing ? '1 = 0' : '1 = 1'), first.missing ? 0 : NEGATIVE);
     const ids = values.map((v) => (v.type === 'token' ? (v.code ?? '') : ''));
-    if (modifier === 'not') return { rank: NEGATIVE, probe: (o) => sql`NOT ${inList(`${o}.id`, ids)}` };
+    if (modifier === 'not') return { rank: NEGATIVE, probe: (o) => sql`NOT ${onResource(ctx, o, (r) => inList(`${r}.id`, ids))}` };
     return resourceClause(ctx, (o) => inList(`${o}.id`, ids), 0);
   }
   if (param.special === 'lastUpdated') {
@@ -202,29 +230,70 @@ function valueCondition(v: SearchValue, param: SearchParamDefinition, modifier: 
   }
 }
 
-/** `subject:Patient.name=x`: references whose target is a live resource matching the rest of the chain. */
+/**
+ * `subject:Patient.name=x`: references whose target is a live resource matching the rest of the
+ * chain. Listing them starts from the matching targets; testing one candidate follows its
+ * references to their targets, a constant cost however many targets match.
+ */
 function chainClause(ctx: BuildContext, f: ChainFilter): Clause {
   const inner = f.targets.map((t) => ({ type: t.targetType, clause: compileFilter(ctx, t.filter) }));
   const rank = Math.min(...inner.map((t) => t.clause.rank)) + 1;
-  return indexClause(
-    ctx,
-    TABLES.reference,
-    f.param.code,
-    (x) => or(inner.map((t) => sql`${raw(x)}.target_type = ${t.type} AND ${raw(x)}.target_id IN (${matching(ctx, t.type, [t.clause], 'id')})`)),
-    Math.max(rank, 3),
-  );
+  const references = (types: readonly string[] | undefined, targets: (x: string, type: string, clause: Clause) => Sql) => {
+    const x = ctx.alias();
+    const where = or(inner.map((t) => sql`${raw(x)}.target_type = ${t.type} AND ${targets(x, t.type, t.clause)}`));
+    return sql`SELECT ${raw(x)}.rkey FROM search_reference ${raw(x)} WHERE ${raw(x)}.tenant = ${ctx.tenant} AND ${typeCondition(`${x}.type`, types)} AND ${raw(x)}.param = ${f.param.code} AND ${where}`;
+  };
+  return {
+    rank: Math.max(rank, 3),
+    probe(o) {
+      const x = ctx.alias();
+      const targets = inner.map((t) => {
+        const r = ctx.alias();
+        return sql`${raw(x)}.target_type = ${t.type} AND EXISTS (SELECT 1 FROM resource ${raw(r)} WHERE ${raw(r)}.tenant = ${ctx.tenant} AND ${raw(r)}.type = ${t.type}
+          AND ${raw(r)}.id = ${raw(x)}.target_id AND ${raw(r)}.deleted = 0 AND ${t.clause.probe(r)})`;
+      });
+      return sql`EXISTS (SELECT 1 FROM search_reference ${raw(x)} WHERE ${raw(x)}.rkey = ${raw(o)}.rkey AND ${raw(x)}.param = ${f.param.code} AND ${or(targets)})`;
+    },
+    set: (types) => references(types, (x, type, clause) => sql`${raw(x)}.target_id IN (${matching(ctx, type, [clause], 'id')})`),
+    size(types, cap) {
+      // Counting the references first lists every matching target: only when they are few.
+      const targets = inner.filter((t) => t.clause.set);
+      if (targets.length < inner.length) return sql`SELECT ${cap} AS n`;
+      const few = and(targets.map((t) => sql`(${sizeQuery(t.clause, [t.type], cap)}) < ${cap}`));
+      return sql`SELECT CASE WHEN ${few} THEN (${boundedCount(this.set!(types), cap)}) ELSE ${cap} END AS n`;
+    },
+  };
 }
 
-/** `_has:Observation:patient:code=x`: resources that a matching Observation refers to through `patient`. */
+/**
+ * `_has:Observation:patient:code=x`: resources that a matching Observation refers to through
+ * `patient`. Listing them starts from the matching sources; testing one candidate starts from the
+ * references to it (the reference index leads with the target), so neither side is listed whole.
+ */
 function hasClause(ctx: BuildContext, f: HasFilter): Clause {
-  const ids = () => {
-    const x = ctx.alias();
-    const sources = matching(ctx, f.sourceType, [compileFilter(ctx, f.filter)], 'rkey');
-    // Driven by the sources' rkeys (already scoped to the tenant), through the (rkey, param) index.
-    return sql`SELECT ${raw(x)}.target_id FROM search_reference ${raw(x)} WHERE ${raw(x)}.rkey IN (${sources})
-      AND ${raw(x)}.param = ${f.referenceParam.code} AND ${raw(x)}.target_type = ${f.resourceType}`;
+  const inner = compileFilter(ctx, f.filter);
+  return {
+    rank: Math.max(inner.rank + 1, 3),
+    probe(o) {
+      const r = ctx.alias();
+      const x = ctx.alias();
+      // Reference rows exist only for live resources: x itself stands for a live source.
+      return sql`EXISTS (SELECT 1 FROM resource ${raw(r)} JOIN search_reference ${raw(x)} ON ${raw(x)}.tenant = ${raw(r)}.tenant AND ${raw(x)}.target_id = ${raw(r)}.id
+        AND ${raw(x)}.type = ${f.sourceType} AND ${raw(x)}.param = ${f.referenceParam.code} AND ${raw(x)}.target_type = ${raw(r)}.type
+        WHERE ${raw(r)}.rkey = ${raw(o)}.rkey AND ${inner.probe(x)})`;
+    },
+    // About one target per source through one reference: the sources' count stands for the targets'.
+    size: (_types, cap) => (inner.set ? sizeQuery(inner, [f.sourceType], cap) : sql`SELECT ${cap} AS n`),
+    set(types) {
+      const x = ctx.alias();
+      const p = ctx.alias();
+      const sources = matching(ctx, f.sourceType, [inner], 'rkey');
+      const targets = sql`SELECT ${raw(x)}.target_id FROM search_reference ${raw(x)} WHERE ${raw(x)}.rkey IN (${sources})
+        AND ${raw(x)}.param = ${f.referenceParam.code} AND ${raw(x)}.target_type = ${f.resourceType}`;
+      return sql`SELECT ${raw(p)}.rkey FROM resource ${raw(p)} WHERE ${raw(p)}.tenant = ${ctx.tenant} AND ${typeCondition(`${p}.type`, types)}
+        AND ${raw(p)}.type = ${f.resourceType} AND ${raw(p)}.deleted = 0 AND ${raw(p)}.id IN (${targets})`;
+    },
   };
-  return resourceClause(ctx, (o) => sql`${raw(o)}.id IN (${ids()})`, 5);
 }
 
 /** Membership of a compartment (compartment search, $everything): one of `params` of the resource's type refers to it. */
@@ -248,7 +317,7 @@ export function compartmentClause(ctx: BuildContext, scope: CompartmentScope): C
     probe(o) {
       const x = ctx.alias();
       const member = sql`EXISTS (SELECT 1 FROM search_reference ${raw(x)} WHERE ${raw(x)}.rkey = ${raw(o)}.rkey AND ${target(x)} AND ${byType(x, undefined)})`;
-      return scope.includeSelf ? or([self(o), member]) : member;
+      return scope.includeSelf ? or([onResource(ctx, o, self), member]) : member;
     },
     set(types) {
       const x = ctx.alias();

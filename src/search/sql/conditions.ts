@@ -107,9 +107,11 @@ export function dateCondition(value: DateValue, cols: { low: string; high: strin
   const sl = encode(value.low);
   const sh = encode(value.high);
   const within = sql`(${low} >= ${sl} AND ${high} <= ${sh})`;
+  // Each prefix also states the bound its matches must have on low or high alone (low <= high),
+  // which an index on (…, low) or (…, high) can seek to.
   switch (value.prefix) {
     case 'eq':
-      return within;
+      return sql`(${low} >= ${sl} AND ${low} <= ${sh} AND ${high} <= ${sh})`;
     case 'ne':
       return sql`NOT ${within}`;
     case 'gt':
@@ -117,9 +119,9 @@ export function dateCondition(value: DateValue, cols: { low: string; high: strin
     case 'lt':
       return sql`${low} < ${sl}`;
     case 'ge':
-      return sql`(${high} > ${sh} OR ${within})`;
+      return sql`(${high} >= ${sl} AND (${high} > ${sh} OR ${within}))`;
     case 'le':
-      return sql`(${low} < ${sl} OR ${within})`;
+      return sql`(${low} <= ${sh} AND (${low} < ${sl} OR ${within}))`;
     case 'sa':
       return sql`${low} > ${sh}`;
     case 'eb':

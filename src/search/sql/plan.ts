@@ -1,6 +1,6 @@
 import { invalid } from '../../fhir/errors.js';
 import type { ParsedSearch, SortKey } from '../parse.js';
-import { type BuildContext, buildContext, chooseDriver, type Clause, compartmentClause, type CompartmentScope, compileFilter, liveResource, matchConditions, TABLES } from './clauses.js';
+import { type BuildContext, buildContext, chooseDriver, type Clause, compartmentClause, type CompartmentScope, compileFilter, liveResource, sizeQuery, TABLES } from './clauses.js';
 import { and, join, or, raw, type Sql, type SqlParam, sql } from './fragment.js';
 
 /**
@@ -16,6 +16,8 @@ export interface PlanInput {
   search: ParsedSearch;
   compartment?: CompartmentScope;
   now?: number;
+  /** Which clause drives (an index into the clauses, as chosen with `driverProbes`). */
+  driver?: number;
 }
 
 /** A position in the result order: the sort values and rkey of a row, and which way to read. */
@@ -44,8 +46,19 @@ function clausesOf(ctx: BuildContext, input: PlanInput): Clause[] {
   return clauses;
 }
 
-function whereOf(ctx: BuildContext, input: PlanInput, o: string): Sql {
-  return matchConditions(ctx, o, typesOf(input.search), clausesOf(ctx, input));
+/**
+ * The rows a query reads, aliased `d` (each with an `rkey`), and the tests on them. With a driving
+ * clause, its index rows: they exist only for live resources, so the resource table is not read
+ * at all, and one equality on an index lists rkeys in order, so a page streams from its cursor.
+ * A resource may own several matching rows: `distinct` says to group by rkey. Without one, the
+ * live resources of the types.
+ */
+function sourceOf(ctx: BuildContext, input: PlanInput): { from: Sql; where: Sql; distinct: boolean } {
+  const types = typesOf(input.search);
+  const { driver, probes } = chooseDriver(clausesOf(ctx, input), input.driver);
+  const tests = probes.map((clause) => clause.probe('d'));
+  if (driver) return { from: sql`(${driver.set!(types)}) d`, where: and(tests), distinct: true };
+  return { from: raw('resource d'), where: and([liveResource(ctx, 'd', types), ...tests]), distinct: false };
 }
 
 const SORT_COLUMN: Record<string, [string, string]> = {
@@ -61,8 +74,12 @@ const SORT_COLUMN: Record<string, [string, string]> = {
 /** Multi-valued elements sort by their lowest value ascending and their highest descending. */
 function sortKey(ctx: BuildContext, key: SortKey): Key {
   const { param, descending } = key;
-  if (param.special === 'id') return { expr: (o) => raw(`${o}.id`), descending, kind: 'string' };
-  if (param.special === 'lastUpdated') return { expr: (o) => raw(`${o}.last_updated`), descending, kind: 'string' };
+  const ofResource = (column: string) => (o: string) => {
+    const r = ctx.alias();
+    return sql`(SELECT ${raw(`${r}.${column}`)} FROM resource ${raw(r)} WHERE ${raw(r)}.rkey = ${raw(o)}.rkey)`;
+  };
+  if (param.special === 'id') return { expr: ofResource('id'), descending, kind: 'string' };
+  if (param.special === 'lastUpdated') return { expr: ofResource('last_updated'), descending, kind: 'string' };
   const columns = SORT_COLUMN[param.type];
   if (!columns) throw invalid(`Sorting by '${param.code}' is not supported`, ['_sort'], 'not-supported');
   const table = TABLES[param.type as keyof typeof TABLES];
@@ -118,13 +135,15 @@ export function pageQuery(input: PlanInput, limit: number, position?: Position, 
   const keys = input.search.sort.map((key) => sortKey(ctx, key));
   const backwards = position?.direction === 'before';
   const tail = offset > 0 && !position ? sql` LIMIT ${limit} OFFSET ${offset}` : sql` LIMIT ${limit}`;
+  const { from, where, distinct } = sourceOf(ctx, input);
+  const group = raw(distinct ? ' GROUP BY d.rkey' : '');
   if (keys.length === 0) {
-    const seek = position ? sql` AND ${raw(backwards ? 'o.rkey < ' : 'o.rkey > ')}${position.rkey}` : raw('');
-    return { keyCount: 0, sql: sql`SELECT o.rkey AS rkey FROM resource o WHERE ${whereOf(ctx, input, 'o')}${seek} ORDER BY o.rkey ${raw(backwards ? 'DESC' : 'ASC')}${tail}` };
+    const seek = position ? sql` AND ${raw(backwards ? 'd.rkey < ' : 'd.rkey > ')}${position.rkey}` : raw('');
+    return { keyCount: 0, sql: sql`SELECT d.rkey AS rkey FROM ${from} WHERE ${where}${seek}${group} ORDER BY d.rkey ${raw(backwards ? 'DESC' : 'ASC')}${tail}` };
   }
   const columns = keys.map((_, i) => `q.k${i}`);
-  const selected = join(keys.map((key, i) => sql`${key.expr('o')} AS ${raw(`k${i}`)}`), ', ');
-  const inner = sql`SELECT o.rkey AS rkey, ${selected} FROM resource o WHERE ${whereOf(ctx, input, 'o')}`;
+  const selected = join(keys.map((key, i) => sql`${key.expr('d')} AS ${raw(`k${i}`)}`), ', ');
+  const inner = sql`SELECT d.rkey AS rkey, ${selected} FROM ${from} WHERE ${where}${group}`;
   const seek = position ? sql` WHERE ${keyset(columns, keys, position, 'q.rkey')}` : raw('');
   return {
     keyCount: keys.length,
@@ -135,7 +154,8 @@ export function pageQuery(input: PlanInput, limit: number, position?: Position, 
 /** The number of matches (all pages). */
 export function countQuery(input: PlanInput): Sql {
   const ctx = buildContext(input.tenant, input.now);
-  return sql`SELECT COUNT(*) AS n FROM resource o WHERE ${whereOf(ctx, input, 'o')}`;
+  const { from, where, distinct } = sourceOf(ctx, input);
+  return sql`SELECT COUNT(${raw(distinct ? 'DISTINCT d.rkey' : '*')}) AS n FROM ${from} WHERE ${where}`;
 }
 
 /**
@@ -147,20 +167,31 @@ export function countQuery(input: PlanInput): Sql {
  */
 export function estimateQueries(input: PlanInput, size: number): { population: Sql; sample: Sql } {
   const types = typesOf(input.search);
-  const candidates = () => {
-    const ctx = buildContext(input.tenant, input.now);
-    const { driver } = chooseDriver(clausesOf(ctx, input));
-    if (driver) return driver.set!(types);
-    return sql`SELECT c.rkey FROM resource c WHERE ${liveResource(ctx, 'c', types)}`;
-  };
+  const candidates = (ctx: BuildContext, driver: Clause | undefined) =>
+    driver ? sql`SELECT DISTINCT c.rkey FROM (${driver.set!(types)}) c` : sql`SELECT c.rkey FROM resource c WHERE ${liveResource(ctx, 'c', types)}`;
+  const populationCtx = buildContext(input.tenant, input.now);
+  const counted = chooseDriver(clausesOf(populationCtx, input), input.driver).driver;
   const ctx = buildContext(input.tenant, input.now);
-  const { probes } = chooseDriver(clausesOf(ctx, input));
-  const pass = probes.length > 0 ? and(probes.map((p) => p.probe('o'))) : raw('1 = 1');
+  const { driver, probes } = chooseDriver(clausesOf(ctx, input), input.driver);
+  const pass = and(probes.map((p) => p.probe('s')));
   return {
-    population: sql`SELECT COUNT(*) AS n FROM (${candidates()}) p`,
-    sample: sql`SELECT COUNT(*) AS sampled, SUM(CASE WHEN ${pass} THEN 1 ELSE 0 END) AS hits FROM resource o
-      WHERE o.rkey IN (SELECT s.rkey FROM (${candidates()}) s LIMIT ${size}) AND ${liveResource(ctx, 'o', types)}`,
+    population: sql`SELECT COUNT(*) AS n FROM (${candidates(populationCtx, counted)}) p`,
+    sample: sql`SELECT COUNT(*) AS sampled, SUM(CASE WHEN ${pass} THEN 1 ELSE 0 END) AS hits FROM (${candidates(ctx, driver)} LIMIT ${size}) s`,
   };
+}
+
+/**
+ * Bounded counts (at most `cap`) of what each positive clause lists, to choose the driving
+ * clause by data rather than by kind: one query per candidate, none when there is no choice or
+ * the choice is plain (a clause on one id, identifier or target always drives).
+ */
+export function driverProbes(input: PlanInput, cap: number): { clause: number; sql: Sql }[] {
+  const ctx = buildContext(input.tenant, input.now);
+  const clauses = clausesOf(ctx, input);
+  const candidates = clauses.map((clause, index) => ({ clause, index })).filter(({ clause }) => clause.set && clause.rank < 100);
+  if (candidates.length < 2 || Math.min(...candidates.map(({ clause }) => clause.rank)) <= 1) return [];
+  const types = typesOf(input.search);
+  return candidates.map(({ clause, index }) => ({ clause: index, sql: sizeQuery(clause, types, cap) }));
 }
 
 // ---- cursors ----------------------------------------------------------------------------------

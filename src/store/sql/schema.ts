@@ -51,6 +51,12 @@ export const migrations: Migration[] = [
     name: 'search index',
     statements: searchIndexStatements,
   },
+  {
+    version: 3,
+    name: 'date index by upper bound',
+    // `ge`, `gt` and `eb` bound a date's upper end: without this index they read every row of the parameter.
+    statements: () => ['CREATE INDEX search_date_high ON search_date (tenant, type, param, high, rkey)'],
+  },
 ];
 
 const ledger = `CREATE TABLE IF NOT EXISTS kiln_migration (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)`;

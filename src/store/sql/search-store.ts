@@ -1,6 +1,6 @@
 import type { IncludeSpec } from '../../search/parse.js';
 import { type SqlParam } from '../../search/sql/fragment.js';
-import { countQuery, decodeCursor, encodeCursor, estimateQueries, pageQuery, type PlanInput, type Position } from '../../search/sql/plan.js';
+import { countQuery, decodeCursor, driverProbes, encodeCursor, estimateQueries, pageQuery, type PlanInput, type Position } from '../../search/sql/plan.js';
 import type { SearchPage, SearchQuery, StoredVersion, WriteMethod } from '../types.js';
 import type { SqlExecutor, SqlValue } from './driver.js';
 
@@ -74,6 +74,8 @@ function sqlValue(v: unknown): SqlParam {
 
 export async function runSearch(sql: SqlExecutor, tenant: string, query: SearchQuery): Promise<SearchPage> {
   const input: PlanInput = { tenant, search: query.search, ...(query.compartment ? { compartment: query.compartment } : {}) };
+  const driver = await chooseDriverByCounts(sql, input);
+  if (driver !== undefined) input.driver = driver;
   const position = query.cursor ? decodeCursor(query.cursor) : undefined;
   const page: SearchPage = { matches: [], included: [] };
   let exactTotal: number | undefined;
@@ -101,6 +103,20 @@ export async function runSearch(sql: SqlExecutor, tenant: string, query: SearchQ
   }
   if (query.total !== 'none') page.total = exactTotal ?? (query.total === 'estimate' ? await estimate(sql, input) : await count(sql, input));
   return page;
+}
+
+/** Clauses listing fewer rows than this are told apart by their bounded counts. */
+const DRIVER_PROBE_CAP = 2000;
+
+/** The clause listing the fewest rows, when a bounded count of each tells (see driverProbes). */
+async function chooseDriverByCounts(sql: SqlExecutor, input: PlanInput): Promise<number | undefined> {
+  let best: { clause: number; n: number } | undefined;
+  for (const probe of driverProbes(input, DRIVER_PROBE_CAP)) {
+    const [row] = await sql.query<{ n: number | string }>(probe.sql.text, bound(probe.sql.params));
+    const n = num(row.n);
+    if (n < DRIVER_PROBE_CAP && (!best || n < best.n)) best = { clause: probe.clause, n };
+  }
+  return best?.clause;
 }
 
 async function count(sql: SqlExecutor, input: PlanInput): Promise<number> {
