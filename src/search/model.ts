@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import { R4_RESOURCE_TYPES } from '../fhir/resource-types.generated.js';
 
 /**
  * The FHIR R4 type model shipped with the `fhirpath` package (element paths → types, choice
@@ -33,24 +34,19 @@ export function isSubtype(type: string, ancestor: string): boolean {
   return false;
 }
 
-/** All concrete R4 resource types (Patient, Bundle, Binary, …). */
+/** All concrete R4 resource types (Patient, Bundle, Binary, …), without loading the model. */
 export function allResourceTypes(): ReadonlySet<string> {
-  if (!resourceTypes) {
-    resourceTypes = new Set();
-    domainResourceTypes = new Set();
-    for (const type of Object.keys(r4Model().type2Parent)) {
-      if (type === 'Resource' || type === 'DomainResource' || !isSubtype(type, 'Resource')) continue;
-      resourceTypes.add(type);
-      if (isSubtype(type, 'DomainResource')) domainResourceTypes.add(type);
-    }
-  }
+  resourceTypes ??= new Set(R4_RESOURCE_TYPES);
   return resourceTypes;
 }
 
+/** The R4 resources that derive from Resource directly rather than from DomainResource. */
+const NOT_DOMAIN_RESOURCES = new Set(['Binary', 'Bundle', 'Parameters']);
+
 /** Resource types that have `text`, `contained` and extensions (all but Bundle, Binary, Parameters). */
 export function allDomainResourceTypes(): ReadonlySet<string> {
-  allResourceTypes();
-  return domainResourceTypes!;
+  domainResourceTypes ??= new Set(R4_RESOURCE_TYPES.filter((type) => !NOT_DOMAIN_RESOURCES.has(type)));
+  return domainResourceTypes;
 }
 
 const PRIMITIVES = new Set([

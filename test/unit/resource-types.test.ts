@@ -63,3 +63,12 @@ describe('resourceTypesFor', () => {
     assert.deepEqual([...resourceTypesFor('3.0.2')].sort(), expected);
   });
 });
+
+describe('search model resource types', () => {
+  test('the generated list and the fhirpath R4 model agree on resource and DomainResource types', async () => {
+    const { allResourceTypes, allDomainResourceTypes, isSubtype, r4Model } = await import('../../src/search/model.js');
+    const fromModel = Object.keys(r4Model().type2Parent).filter((t) => t !== 'Resource' && t !== 'DomainResource' && isSubtype(t, 'Resource'));
+    assert.deepEqual([...allResourceTypes()].sort(), fromModel.sort());
+    assert.deepEqual([...allDomainResourceTypes()].sort(), fromModel.filter((t) => isSubtype(t, 'DomainResource')).sort());
+  });
+});
