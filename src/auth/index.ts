@@ -12,7 +12,6 @@ export { hashApiKey, matchApiKey } from './api-keys.js';
 export { createRbacAuthorizer } from './rbac/index.js';
 export { createSmartAuthorizer } from './smart/index.js';
 export { parseScope, parseScopes } from './smart/scopes.js';
-export { loadDevKey, mintDevToken, DEV_ISSUER, DEV_TOKEN_TYPE } from './dev-key.js';
 export { withinReach } from './reach.js';
 
 /** Everything the server needs for security, built once from the configuration. */

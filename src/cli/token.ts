@@ -1,5 +1,4 @@
 import { setClaim } from '../auth/claims.js';
-import { loadDevKey, mintDevToken } from '../auth/dev-key.js';
 import type { KilnConfig } from '../config/types.js';
 
 /** `kiln token`'s own options (parseArgs form). */
@@ -44,6 +43,8 @@ export async function tokenCommand(config: KilnConfig, options: Record<string, s
   if (options.tenant) setClaim(claims, config.tenancy.claim, options.tenant);
   if (options.patient) setClaim(claims, paths.patient, options.patient);
   if (options['fhir-user']) setClaim(claims, paths.fhirUser, options['fhir-user']);
+  // jose loads only for this command, not with every `kiln serve`.
+  const { loadDevKey, mintDevToken } = await import('../auth/dev-key.js');
   const key = await loadDevKey(config.dataDir);
   process.stdout.write(`${await mintDevToken(key, claims, Number(expiresIn))}\n`);
   if (config.auth.mode !== 'dev') {
