@@ -26,6 +26,9 @@ export interface Position {
   direction: 'after' | 'before';
   values: SqlParam[];
   rkey: number;
+  /** Carried from the first page to the next: its estimated total and the clause that drove it. */
+  total?: number;
+  driver?: number;
 }
 
 interface Key {
@@ -197,16 +200,24 @@ export function driverProbes(input: PlanInput, cap: number): { clause: number; s
 // ---- cursors ----------------------------------------------------------------------------------
 
 export function encodeCursor(position: Position): string {
-  return Buffer.from(JSON.stringify([position.direction === 'after' ? 'a' : 'b', position.rkey, ...position.values])).toString('base64url');
+  const { direction, rkey, values, total, driver } = position;
+  return Buffer.from(JSON.stringify({ d: direction === 'after' ? 'a' : 'b', k: rkey, v: values, ...(total !== undefined ? { t: total } : {}), ...(driver !== undefined ? { p: driver } : {}) })).toString(
+    'base64url',
+  );
 }
+
+const isCount = (v: unknown) => v === undefined || (Number.isSafeInteger(v) && (v as number) >= 0);
 
 export function decodeCursor(cursor: string): Position {
   try {
-    const parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
-    if (Array.isArray(parsed) && (parsed[0] === 'a' || parsed[0] === 'b') && Number.isSafeInteger(parsed[1])) {
-      const values = parsed.slice(2) as unknown[];
-      if (values.every((v) => v === null || typeof v === 'string' || typeof v === 'number')) {
-        return { direction: parsed[0] === 'a' ? 'after' : 'before', rkey: parsed[1] as number, values: values as SqlParam[] };
+    const parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as Record<string, unknown>;
+    const { d, k, v, t, p } = parsed;
+    if ((d === 'a' || d === 'b') && Number.isSafeInteger(k) && Array.isArray(v) && isCount(t) && isCount(p)) {
+      if (v.every((x) => x === null || typeof x === 'string' || typeof x === 'number')) {
+        const position: Position = { direction: d === 'a' ? 'after' : 'before', rkey: k as number, values: v as SqlParam[] };
+        if (t !== undefined) position.total = t as number;
+        if (p !== undefined) position.driver = p as number;
+        return position;
       }
     }
   } catch {

@@ -55,7 +55,7 @@ export const migrations: Migration[] = [
     version: 3,
     name: 'date index by upper bound',
     // `ge`, `gt` and `eb` bound a date's upper end: without this index they read every row of the parameter.
-    statements: () => ['CREATE INDEX search_date_high ON search_date (tenant, type, param, high, rkey)'],
+    statements: () => ['CREATE INDEX search_date_high ON search_date (tenant, type, param, high, low, rkey)'],
   },
 ];
 

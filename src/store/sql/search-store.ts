@@ -74,26 +74,22 @@ function sqlValue(v: unknown): SqlParam {
 
 export async function runSearch(sql: SqlExecutor, tenant: string, query: SearchQuery): Promise<SearchPage> {
   const input: PlanInput = { tenant, search: query.search, ...(query.compartment ? { compartment: query.compartment } : {}) };
-  const driver = await chooseDriverByCounts(sql, input);
-  if (driver !== undefined) input.driver = driver;
   const position = query.cursor ? decodeCursor(query.cursor) : undefined;
+  // Later pages keep the first page's plan (and estimate): no counting again on every page.
+  const driver = position ? position.driver : await chooseDriverByCounts(sql, input);
+  if (driver !== undefined) input.driver = driver;
   const page: SearchPage = { matches: [], included: [] };
   let exactTotal: number | undefined;
+  let cursorRows: { first: Record<string, unknown>; last: Record<string, unknown>; more: boolean; keyCount: number } | undefined;
+  const offset = position ? 0 : (query.offset ?? 0);
 
   if (query.count > 0) {
-    const offset = position ? 0 : (query.offset ?? 0);
     const { sql: statement, keyCount } = pageQuery(input, query.count + 1, position, offset);
     let rows = await sql.query<Record<string, unknown>>(statement.text, bound(statement.params));
     const more = rows.length > query.count;
     rows = rows.slice(0, query.count);
-    const backwards = position?.direction === 'before';
-    if (backwards) rows.reverse();
-    const at = (row: Record<string, unknown>, direction: Position['direction']): string =>
-      encodeCursor({ direction, rkey: num(row.rkey), values: Array.from({ length: keyCount }, (_, i) => sqlValue(row[`k${i}`])) });
-    if (rows.length > 0) {
-      if (backwards ? true : more) page.nextCursor = at(rows[rows.length - 1], 'after');
-      if (backwards ? more : position !== undefined || offset > 0) page.previousCursor = at(rows[0], 'before');
-    }
+    if (position?.direction === 'before') rows.reverse();
+    if (rows.length > 0) cursorRows = { first: rows[0], last: rows[rows.length - 1], more, keyCount };
     const matches = await byKeys(sql, rows.map((r) => num(r.rkey)));
     page.matches = matches;
     if (!position && offset === 0 && !more) exactTotal = rows.length;
@@ -101,7 +97,18 @@ export async function runSearch(sql: SqlExecutor, tenant: string, query: SearchQ
       page.included = await resolveIncludes(sql, tenant, matches, query.search.include, query.search.revinclude);
     }
   }
-  if (query.total !== 'none') page.total = exactTotal ?? (query.total === 'estimate' ? await estimate(sql, input) : await count(sql, input));
+  if (query.total === 'estimate') page.total = exactTotal ?? position?.total ?? (await estimate(sql, input));
+  else if (query.total === 'accurate') page.total = exactTotal ?? (await count(sql, input));
+
+  if (cursorRows) {
+    const { first, last, more, keyCount } = cursorRows;
+    const carried = { ...(query.total === 'estimate' && page.total !== undefined ? { total: page.total } : {}), ...(driver !== undefined ? { driver } : {}) };
+    const at = (row: Record<string, unknown>, direction: Position['direction']): string =>
+      encodeCursor({ direction, rkey: num(row.rkey), values: Array.from({ length: keyCount }, (_, i) => sqlValue(row[`k${i}`])), ...carried });
+    const backwards = position?.direction === 'before';
+    if (backwards ? true : more) page.nextCursor = at(last, 'after');
+    if (backwards ? more : position !== undefined || offset > 0) page.previousCursor = at(first, 'before');
+  }
   return page;
 }
 

@@ -57,6 +57,10 @@ function openConnection(file: string, readonly: boolean): Database.Database {
     connection.pragma('wal_autocheckpoint = 10000');
   }
   connection.pragma('cache_size = -32000');
+  // Reads map the file (up to 2 GB, SQLite's limit here) instead of copying pages through the
+  // 32 MB cache: searches that probe an index at random ran 3× faster on a 4.5 GB database. The
+  // mapped pages are the OS page cache's, shared, not the process's own heap.
+  connection.pragma('mmap_size = 2147418112');
   return connection;
 }
 
