@@ -73,7 +73,7 @@ function sqlValue(v: unknown): SqlParam {
 }
 
 export async function runSearch(sql: SqlExecutor, tenant: string, query: SearchQuery): Promise<SearchPage> {
-  const input: PlanInput = { tenant, search: query.search, ...(query.compartment ? { compartment: query.compartment } : {}) };
+  const input: PlanInput = { tenant, search: query.search, ...(query.compartment ? { compartment: query.compartment } : {}), ...(query.limit ? { limit: query.limit } : {}) };
   const position = query.cursor ? decodeCursor(query.cursor) : undefined;
   const page: SearchPage = { matches: [], included: [] };
   let exactTotal: number | undefined;

@@ -3,6 +3,7 @@ import type { HistoryPage, HistoryQuery, NewVersion, SearchPage, SearchQuery, St
 import type { SqlDatabase, SqlExecutor, SqlValue } from './driver.js';
 import { clearIndex, writeIndex } from './search-index.js';
 import { runSearch } from './search-store.js';
+import { accessCondition } from '../../search/sql/access.js';
 import { afterCommit, noteWrite } from './statistics.js';
 import type { Resource } from '../../fhir/types.js';
 
@@ -98,6 +99,11 @@ class SqlReader implements StoreReader {
       where.push(`v.last_updated <= ? AND NOT EXISTS (SELECT 1 FROM resource_version n
         WHERE n.tenant = v.tenant AND n.type = v.type AND n.id = v.id AND n.version > v.version AND n.last_updated <= ?)`);
       params.push(query.at.end, query.at.start);
+    }
+    if (query.limit) {
+      const within = accessCondition(tenant, query.limit, 'r');
+      where.push(`EXISTS (SELECT 1 FROM resource r WHERE r.tenant = v.tenant AND r.type = v.type AND r.id = v.id AND (r.deleted = 1 OR ${within.text}))`);
+      params.push(...within.params);
     }
     const filter = where.join(' AND ');
     const [{ total }] = await this.sql.query<{ total: number | string }>(`SELECT COUNT(*) AS total FROM resource_version v WHERE ${filter}`, params);
