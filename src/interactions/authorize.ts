@@ -40,8 +40,8 @@ export async function authorized(ctx: InteractionContext, request: FhirRequest, 
   for (const type of searchedTypes(request, target)) caller.searchLimit(type);
   const own: InteractionContext = { ...ctx, checkWrite: undefined, searchRestriction: { linked: (type) => caller.searchLimit(type) } };
 
-  if (isSearch(request, target)) return search(own, request, target, decision, caller, run);
-  if (target.kind === 'operation' && target.name === 'everything' && target.resourceType) return everything(own, request, target, caller, run);
+  if (isSearch(request, target)) return searchWithin(own, request, target, decision, caller, run);
+  if (target.kind === 'operation' && target.name === 'everything' && target.resourceType === 'Patient') return everythingWithin(own, request, target, caller, run);
   const reach = decision.reach;
   if (!reach) return run(own);
   const allows: Allows = (resource) => authorizer.allowResource(principal, resource, decision, request.baseUrl);
@@ -77,7 +77,7 @@ function restricted(ctx: InteractionContext, more: Omit<SearchRestriction, 'link
  * A search within reach: limited in SQL for a caller limited on the searched type(s), the
  * compartment's owner readable by a limited caller, and _include/_revinclude entries filtered.
  */
-async function search(own: InteractionContext, request: FhirRequest, target: Route, decision: Decision, caller: CallerAccess, run: Run): Promise<FhirResponse> {
+async function searchWithin(own: InteractionContext, request: FhirRequest, target: Route, decision: Decision, caller: CallerAccess, run: Run): Promise<FhirResponse> {
   const reach = decision.reach;
   if (reach && target.kind === 'compartment') await requireOwnerReadable(own, request, caller, target.compartment, target.id);
   const ctx = reach ? restricted(own, { results: (types) => searchLimit(reach, types, request.baseUrl) }) : own;
@@ -89,14 +89,11 @@ async function search(own: InteractionContext, request: FhirRequest, target: Rou
  * types the caller may not search are left out, the others limited to their reach (the Patient
  * itself included only if within reach). 403 when the caller may search none of them.
  */
-async function everything(own: InteractionContext, request: FhirRequest, target: Extract<Route, { kind: 'operation' }>, caller: CallerAccess, run: Run): Promise<FhirResponse> {
-  const type = target.resourceType!;
-  const params = compartmentParams(type);
-  if (!params) return run(own);
-  const types = [type, ...params.keys()];
-  if (!types.some((t) => caller.decision('search-type', t).allowed)) throw forbidden(`$everything needs permission to search at least one of the types it returns`);
+async function everythingWithin(own: InteractionContext, request: FhirRequest, target: Extract<Route, { kind: 'operation' }>, caller: CallerAccess, run: Run): Promise<FhirResponse> {
+  const types = [...new Set(['Patient', ...compartmentParams('Patient')!.keys()])];
+  if (!types.some((type) => caller.decision('search-type', type).allowed)) throw forbidden(`$everything needs permission to search at least one of the types it returns`);
   if (caller.unlimited(types)) return run(own);
-  if (target.id !== undefined) await requireOwnerReadable(own, request, caller, type, target.id);
+  if (target.id !== undefined) await requireOwnerReadable(own, request, caller, 'Patient', target.id);
   return run(restricted(own, { results: (searched) => caller.typesLimit(searched ?? types) }));
 }
 

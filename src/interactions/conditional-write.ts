@@ -28,9 +28,11 @@ export function conditionalUpdate(ctx: InteractionContext, request: FhirRequest,
       id = match.id;
     } else if (typeof resource.id === 'string') {
       const existing = await tx.readCurrent(request.tenant, resourceType, resource.id);
-      // One outside the caller's reach answers as updating it would (404), not with a telling 409.
-      if (existing && !existing.deleted) ctx.checkWrite?.(undefined, existing);
-      if (existing && !existing.deleted) throw conflict(`${resourceType}/${resource.id} exists but does not match the criteria '${describe(request.query)}'`);
+      if (existing && !existing.deleted) {
+        // One outside the caller's reach answers as updating it would (404), not with a telling 409.
+        ctx.checkWrite?.(undefined, existing);
+        throw conflict(`${resourceType}/${resource.id} exists but does not match the criteria '${describe(request.query)}'`);
+      }
       id = resource.id;
     } else id = newResourceId();
     return update({ ...ctx, tx }, { ...request, query: [], body: { ...resource, id } }, resourceType, id);
