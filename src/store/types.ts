@@ -75,8 +75,11 @@ export interface HistoryPage {
   versions: StoredVersion[];
   /** Present when there are more versions after this page. */
   nextCursor?: string;
-  /** Number of versions matching the query (all pages). */
-  total: number;
+  /**
+   * Number of versions matching the query (all pages). Absent under a `limit`: its caller judges
+   * the versions further, so such a count would include versions it hides.
+   */
+  total?: number;
 }
 
 /** A search (http://hl7.org/fhir/R4/search.html) as the store runs it. */

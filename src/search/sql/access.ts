@@ -36,10 +36,10 @@ export function accessClauses(ctx: BuildContext, limit: AccessLimit): Clause[] {
   return groups.length === 1 ? groups[0] : [anyOfClause(ctx, groups)];
 }
 
-/** The limit as a boolean expression on a `resource` row aliased `o` (type and system history). */
-export function accessCondition(tenant: string, limit: AccessLimit, o: string): Sql {
+/** `type, id` of the live resources of `types` (undefined: all) within the limit (type and system history). */
+export function accessMembers(tenant: string, limit: AccessLimit, types: readonly string[] | undefined): Sql {
   const ctx = buildContext(tenant);
-  return and(accessClauses(ctx, limit).map((clause) => clause.probe(o)));
+  return sql`SELECT m.type, m.id FROM resource m WHERE ${matchConditions(ctx, 'm', types, accessClauses(ctx, limit))}`;
 }
 
 function alternativeClauses(ctx: BuildContext, alternative: AccessAlternative): Clause[] {
