@@ -133,6 +133,15 @@ for (const [name, open] of backends) {
         ...(cursor ? { cursor } : {}),
       });
 
+    test('one type without limit beside limited ones ($everything): an OR that can only test candidates', async () => {
+      const observations = searchLimit(REACHES['compartment p1'], ['Observation'], BASE).anyOf.map((alternative) => ({ ...alternative, types: ['Observation'] }));
+      const limit = { anyOf: [{ types: ['Encounter', 'Practitioner'], conditions: [] }, ...observations] };
+      const expected = ['Encounter/e1', 'Practitioner/d1', ...RESOURCES.filter((r) => r.resourceType === 'Observation' && withinReach(REACHES['compartment p1'], r, BASE)).map(key)].sort();
+      const page = await opened.store.search('', { search: { ...parseSearch([]), types: [] }, limit, count: 100, total: 'accurate' });
+      assert.deepEqual(page.matches.map(key).sort(), expected);
+      assert.equal(page.total, expected.length);
+    });
+
     for (const [label, reach] of Object.entries(REACHES)) {
       test(label, async () => {
         const expected = RESOURCES.filter((r) => withinReach(reach, r, BASE)).map(key).sort();

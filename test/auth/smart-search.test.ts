@@ -43,6 +43,7 @@ useProviderAndKiln(async (started) => {
   tokens.paulaAll = await login('paula', 'patient/*.rs');
   tokens.paulaObservations = await login('paula', 'patient/Observation.rs');
   tokens.paulaTwo = await login('paula', 'patient/Observation.rs?category=laboratory patient/Observation.rs?category=vital-signs patient/Patient.rs');
+  tokens.paulaMixed = await login('paula', 'patient/Observation.rs patient/Patient.rs system/Encounter.rs');
   tokens.rosa = await login('rosa', 'patient/Observation.rs user/Observation.rs patient/Patient.rs');
   const put = async (resource: Record<string, unknown>) =>
     assertStatus(await call(base, 'PUT', `${resource.resourceType}/${resource.id}`, { token: tokens.system }, resource), 201, `seed ${resource.id}`);
@@ -227,5 +228,11 @@ describe('$everything within reach', () => {
   test('Patient/$everything: every patient’s compartment, limited the same way', async () => {
     assert.deepEqual(await everythingOf('Patient/$everything', tokens.paulaAll), patA);
     assert.deepEqual(await everythingOf('Patient/$everything', tokens.ritaAll), ['RelatedPerson/rita', ...obs('rita-b')].sort());
+  });
+
+  test('a type without limits beside limited ones: all of it that is in the compartment', async () => {
+    const own = ['Patient/pat-a', ...obs('exam-a', 'lab-a', 'perf-a', 'vital-a')];
+    assert.deepEqual(await everythingOf('Patient/pat-a/$everything', tokens.paulaMixed), [...own, 'Encounter/enc-a'].sort());
+    assert.deepEqual(await everythingOf('Patient/$everything', tokens.paulaMixed), [...own, 'Encounter/enc-a', 'Encounter/enc-b'].sort());
   });
 });

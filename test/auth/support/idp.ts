@@ -20,6 +20,7 @@ export const SMART_SCOPES = [
   'system/Patient.rs',
   'system/Patient.read',
   'system/Observation.cruds',
+  'system/Encounter.rs',
   'patient/*.read',
   'patient/*.rs',
   'patient/*.cruds',
