@@ -114,6 +114,12 @@ describe('user/ scopes of a non-admin fhirUser: resources that refer to the user
   test('system search with _type covers the user’s own resource; types without a scope are out', async () => {
     await expectSearch('?_type=Observation,RelatedPerson', tokens.ritaAll, [...obs('rita-b'), 'RelatedPerson/rita'], 'user/*.rs');
     await expectSearch('?_type=Patient,Encounter', tokens.ritaAll, [], 'nothing there refers to rita');
+    const posted = await http(base, 'POST', '_search', {
+      rawBody: '_type=Observation,Patient&_total=accurate',
+      headers: { authorization: `Bearer ${tokens.ritaAll}`, 'content-type': 'application/x-www-form-urlencoded' },
+    });
+    assert.deepEqual(found(assertStatus(posted, 200, 'POST /_search')), obs('rita-b'));
+    assert.equal(posted.body.total, 1);
     assertStatus(await get('?_type=Observation', tokens.rita), 403, 'system search needs a * scope');
   });
 
