@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // `npm test`: every test file on the default (embedded SQLite) store, then the black-box HTTP
-// suite again with KILN_TEST_BACKEND=postgres (PostgreSQL at KILN_TEST_POSTGRES_URL, else PGlite).
+// suite and the SMART reach tests (test/auth/smart-*) again with KILN_TEST_BACKEND=postgres
+// (PostgreSQL at KILN_TEST_POSTGRES_URL, else PGlite).
 // Ends with node's summary lines, summed over both passes; exits non-zero if either pass fails.
 // Arguments narrow both passes to files whose path contains one of them: `npm test -- history`.
 import { spawn } from 'node:child_process';
@@ -16,7 +17,11 @@ const testFiles = (dir) =>
 
 const passes = [
   { name: 'all tests, SQLite store', files: testFiles('test'), env: {} },
-  { name: 'HTTP suite, PostgreSQL store', files: testFiles('test/http'), env: { KILN_TEST_BACKEND: 'postgres' } },
+  {
+    name: 'HTTP suite and SMART reach tests, PostgreSQL store',
+    files: [...testFiles('test/http'), ...testFiles('test/auth').filter((file) => file.includes('/smart-'))],
+    env: { KILN_TEST_BACKEND: 'postgres' },
+  },
 ];
 
 const summaryKeys = ['tests', 'suites', 'pass', 'fail', 'cancelled', 'skipped', 'todo', 'duration_ms'];

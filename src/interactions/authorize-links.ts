@@ -1,12 +1,11 @@
 // What a request lets the caller learn about resources other than its target, for authorize.ts:
 // the types its search criteria look into (chains, _has), the types its conditional parts search
-// (If-None-Exist, conditional update/patch/delete, conditional references, also inside Bundles),
-// and the _include/_revinclude resources of a search result.
+// (If-None-Exist, conditional update/patch/delete, conditional references, also inside Bundles).
 import type { Bundle, BundleEntry } from '../fhir/types.js';
 import { parseSearch, type SearchFilter } from '../search/parse.js';
 import type { Route } from './route.js';
 import { searchParameters } from './search-request.js';
-import type { FhirRequest, FhirResponse } from './types.js';
+import type { FhirRequest } from './types.js';
 
 const CONDITIONAL_REFERENCE = /^([A-Z][A-Za-z]+)\?/;
 const SEARCH_KINDS = new Set<Route['kind']>(['type', 'type-search', 'system', 'system-search', 'compartment']);
@@ -18,8 +17,8 @@ export function isSearch(request: FhirRequest, target: Route): boolean {
 
 /**
  * Types the request searches besides what the interaction itself is authorized for. Each needs
- * an unrestricted search permission: a match or a miss would otherwise tell the caller something
- * about resources it may not see.
+ * search permission, and is searched only within the caller's reach for it: a match or a miss
+ * would otherwise tell the caller something about resources it may not see.
  */
 export function searchedTypes(request: FhirRequest, target: Route): Set<string> {
   const types = new Set<string>();
@@ -75,18 +74,4 @@ function conditionalReferences(node: unknown, out: Set<string>, depth = 0): void
       if (type) out.add(type);
     } else if (typeof value === 'object') conditionalReferences(value, out, depth + 1);
   }
-}
-
-/**
- * Drops _include/_revinclude entries of types the caller may not read (CVE-2022-39230 in the
- * seed). `total` counts matches only, so it is unchanged.
- */
-export function withoutUnreadableIncludes(response: FhirResponse, mayRead: (resourceType: string) => boolean): FhirResponse {
-  if (response.json === undefined || !response.json.includes('"include"')) return response;
-  const bundle = JSON.parse(response.json) as Bundle;
-  const entries = bundle.entry ?? [];
-  const kept = entries.filter((entry) => entry.search?.mode !== 'include' || (entry.resource !== undefined && mayRead(entry.resource.resourceType)));
-  if (kept.length === entries.length) return response;
-  bundle.entry = kept;
-  return { ...response, json: JSON.stringify(bundle) };
 }

@@ -1,25 +1,30 @@
 // Authorization of every routed request (docs/security.md): the HTTP server, each Bundle entry and
 // any other front end pass through here, so no path skips the check.
 import { invalidToken } from '../auth/errors.js';
-import type { AccessTarget, Reach } from '../auth/types.js';
-import { compartmentParams } from '../search/compartments.js';
+import { searchLimit } from '../auth/reach-search.js';
+import type { AccessTarget, Decision } from '../auth/types.js';
 import { forbidden, notFound } from '../fhir/errors.js';
 import type { Bundle, Resource } from '../fhir/types.js';
-import { isSearch, searchedTypes, withoutUnreadableIncludes } from './authorize-links.js';
+import { compartmentParams } from '../search/compartments.js';
+import type { StoredVersion, StoreReader } from '../store/types.js';
+import { type CallerAccess, callerAccess, withoutHiddenIncludes } from './authorize-access.js';
+import { isSearch, searchedTypes } from './authorize-links.js';
 import type { Route } from './route.js';
 import { reader } from './session.js';
 import type { FhirRequest, FhirResponse, InteractionContext, SearchRestriction } from './types.js';
 
 type Allows = (resource: Resource) => boolean;
+type Run = (ctx: InteractionContext) => Promise<FhirResponse>;
 
 /**
  * Runs `run` if the caller may: 401 without a principal, 403 for another tenant or an interaction
  * the strategy denies. When the decision limits the caller to some resources of the type (SMART
  * patient/ and user/ scopes), the targeted resource is checked too — a resource outside reach is
- * a 404, exactly as if it did not exist — and interactions that cannot yet apply such a limit
- * (search, type and system history) are refused rather than answered unfiltered.
+ * a 404, exactly as if it did not exist — and what the request lists (search, $everything, type
+ * and system history) is limited to the reach in SQL. Types a request searches besides its target
+ * (chains, _has, conditional criteria) are limited to what the caller may search of them.
  */
-export async function authorized(ctx: InteractionContext, request: FhirRequest, target: Route, run: (ctx: InteractionContext) => Promise<FhirResponse>): Promise<FhirResponse> {
+export async function authorized(ctx: InteractionContext, request: FhirRequest, target: Route, run: Run): Promise<FhirResponse> {
   const authorizer = ctx.authorizer;
   if (!authorizer || target.kind === 'metadata') return run(ctx);
   const principal = request.principal;
@@ -30,19 +35,15 @@ export async function authorized(ctx: InteractionContext, request: FhirRequest, 
   const access = accessTarget(request, target);
   const decision = authorizer.authorize(principal, request, access);
   if (!decision.allowed) throw forbidden(decision.reason ?? 'The caller is not allowed to do this');
-  const unrestricted = (interaction: 'read' | 'search-type', resourceType: string) => {
-    const other = authorizer.authorize(principal, request, { interaction, resourceType });
-    return other.allowed && !other.reach;
-  };
-  for (const type of searchedTypes(request, target)) {
-    if (!unrestricted('search-type', type)) throw forbidden(`This request searches ${type} (chained, _has or conditional criteria), which the caller may not search without limits`);
-  }
-  const own: InteractionContext = ctx.checkWrite ? { ...ctx, checkWrite: undefined } : ctx;
-  if (!decision.reach) {
-    const response = await run(own);
-    return isSearch(request, target) ? withoutUnreadableIncludes(response, (type) => unrestricted('read', type)) : response;
-  }
+  const caller = callerAccess(authorizer, principal, request);
+  // Refused before anything runs (for a Bundle, before any entry) when a searched type is not searchable at all.
+  for (const type of searchedTypes(request, target)) caller.searchLimit(type);
+  const own: InteractionContext = { ...ctx, checkWrite: undefined, searchRestriction: { linked: (type) => caller.searchLimit(type) } };
 
+  if (isSearch(request, target)) return searchWithin(own, request, target, decision, caller, run);
+  if (target.kind === 'operation' && target.name === 'everything' && target.resourceType === 'Patient') return everythingWithin(own, request, target, caller, run);
+  const reach = decision.reach;
+  if (!reach) return run(own);
   const allows: Allows = (resource) => authorizer.allowResource(principal, resource, decision, request.baseUrl);
   switch (target.kind) {
     case 'instance':
@@ -52,24 +53,58 @@ export async function authorized(ctx: InteractionContext, request: FhirRequest, 
       }
       return run(withWriteCheck(own, allows));
     case 'type':
-      if (request.method === 'POST') return run(withWriteCheck(own, allows));
-      break;
+      // create, and conditional update, patch and delete (their criteria are limited through `linked`)
+      return run(withWriteCheck(own, allows));
     case 'version':
       await requireReachable(ctx, request, target.resourceType, target.id, allows, target.versionId);
       return run(own);
     case 'instance-history':
       await requireReachable(ctx, request, target.resourceType, target.id, allows);
-      return withoutUnreachableEntries(await run(own), allows);
+      return withoutUnreachableVersions(await run(own), allows);
+    case 'type-history':
+    case 'system-history':
+      return run(restricted(own, { results: (types) => searchLimit(reach, types, request.baseUrl), visibleVersions: visibleVersions(own, request, allows) }));
     default:
-      break;
+      throw forbidden(`${describe(access)} is not available to callers limited to some resources of a type (SMART patient/ or user/ scopes)`);
   }
-  const restriction = isSearch(request, target) ? patientSearchRestriction(decision.reach, target) : undefined;
-  if (restriction) {
-    const response = await run({ ...own, searchRestriction: restriction });
-    const readable = withoutUnreadableIncludes(response, (type) => authorizer.authorize(principal, request, { interaction: 'read', resourceType: type }).allowed);
-    return withoutUnreachableEntries(readable, allows, 'include');
-  }
-  throw forbidden(`${describe(access)} is not available yet to callers limited to some resources of a type (SMART patient/ or user/ scopes)`);
+}
+
+function restricted(ctx: InteractionContext, more: Omit<SearchRestriction, 'linked'>): InteractionContext {
+  return { ...ctx, searchRestriction: { ...ctx.searchRestriction!, ...more } };
+}
+
+/**
+ * A search within reach: limited in SQL for a caller limited on the searched type(s), the
+ * compartment's owner readable by a limited caller, and _include/_revinclude entries filtered.
+ */
+async function searchWithin(own: InteractionContext, request: FhirRequest, target: Route, decision: Decision, caller: CallerAccess, run: Run): Promise<FhirResponse> {
+  const reach = decision.reach;
+  if (reach && target.kind === 'compartment') await requireOwnerReadable(own, request, caller, target.compartment, target.id);
+  const ctx = reach ? restricted(own, { results: (types) => searchLimit(reach, types, request.baseUrl) }) : own;
+  return withoutHiddenIncludes(await run(ctx), caller.mayRead);
+}
+
+/**
+ * `$everything` is a search across the compartment's types, each judged as a search of that type:
+ * types the caller may not search are left out, the others limited to their reach (the Patient
+ * itself included only if within reach). 403 when the caller may search none of them.
+ */
+async function everythingWithin(own: InteractionContext, request: FhirRequest, target: Extract<Route, { kind: 'operation' }>, caller: CallerAccess, run: Run): Promise<FhirResponse> {
+  const types = [...new Set(['Patient', ...compartmentParams('Patient')!.keys()])];
+  if (!types.some((type) => caller.decision('search-type', type).allowed)) throw forbidden(`$everything needs permission to search at least one of the types it returns`);
+  if (caller.unlimited(types)) return run(own);
+  if (target.id !== undefined) await requireOwnerReadable(own, request, caller, 'Patient', target.id);
+  return run(restricted(own, { results: (searched) => caller.typesLimit(searched ?? types) }));
+}
+
+/**
+ * A limited caller searches a compartment only if it may read the compartment's owner: 403
+ * without read permission on its type, 404 when the owner is outside reach — as for an owner
+ * that does not exist, so a compartment search never reveals whether it does.
+ */
+async function requireOwnerReadable(ctx: InteractionContext, request: FhirRequest, caller: CallerAccess, type: string, id: string): Promise<void> {
+  if (!caller.decision('read', type).allowed) throw forbidden(`Searching the ${type} compartment needs permission to read ${type}`);
+  await requireReachable(ctx, request, type, id, caller.mayRead);
 }
 
 /** The FHIR interaction a routed request is. */
@@ -109,16 +144,22 @@ export function accessTarget(request: FhirRequest, target: Route): AccessTarget 
   }
 }
 
+/** The last content of a resource: its current version's, or for a deleted one the version before the deletion. */
+async function lastContent(store: StoreReader, tenant: string, type: string, id: string): Promise<StoredVersion | undefined> {
+  let version = await store.readCurrent(tenant, type, id);
+  while (version?.deleted && Number(version.versionId) > 1) {
+    version = await store.readVersion(tenant, type, id, String(Number(version.versionId) - 1));
+  }
+  return version;
+}
+
 /**
  * 404 unless the resource (its latest content, and the asked-for version's) is within reach.
  * A deleted resource is judged by its last content, so a deletion does not reveal it either.
  */
 async function requireReachable(ctx: InteractionContext, request: FhirRequest, type: string, id: string, allows: Allows, versionId?: string): Promise<void> {
   const store = reader(ctx);
-  let version = await store.readCurrent(request.tenant, type, id);
-  while (version?.deleted && Number(version.versionId) > 1) {
-    version = await store.readVersion(request.tenant, type, id, String(Number(version.versionId) - 1));
-  }
+  const version = await lastContent(store, request.tenant, type, id);
   const hidden = () => notFound(`${type}/${id} is not known`);
   if (version?.json && !allows(JSON.parse(version.json) as Resource)) throw hidden();
   if (versionId !== undefined && version) {
@@ -140,46 +181,44 @@ function withWriteCheck(ctx: InteractionContext, allows: Allows): InteractionCon
   };
 }
 
-/**
- * Drops Bundle entries outside reach: older versions in a history (e.g. about another patient),
- * or, with `onlyMode`, a searchset's included resources.
- */
-function withoutUnreachableEntries(response: FhirResponse, allows: Allows, onlyMode?: 'include'): FhirResponse {
+/** Drops the versions of an instance history that were outside reach (e.g. about another patient), and then `total`. */
+function withoutUnreachableVersions(response: FhirResponse, allows: Allows): FhirResponse {
   if (response.json === undefined) return response;
   const bundle = JSON.parse(response.json) as Bundle;
   const entries = bundle.entry ?? [];
-  const kept = entries.filter((entry) => !entry.resource || (onlyMode && entry.search?.mode !== onlyMode) || allows(entry.resource));
+  const kept = entries.filter((entry) => !entry.resource || allows(entry.resource));
   if (kept.length === entries.length) return response;
   bundle.entry = kept;
-  // A history's `total` would count versions the caller may not see (a searchset's counts matches only).
-  if (!onlyMode) delete bundle.total;
+  delete bundle.total;
   return { ...response, json: JSON.stringify(bundle) };
 }
 
 /**
- * A search by a caller limited to one patient (SMART patient/ scopes, optionally with v2 search
- * criteria) runs confined to that patient's compartment, so results, paging and totals never
- * involve other patients. Other limits (user/ scopes, several alternative criteria) have no SQL
- * form yet: undefined, and the caller gets a 403.
+ * For type and system history: a version is shown when instance history would show it — its
+ * resource within reach (judged by its current, or last, content) and the version's own content
+ * within reach (a deletion has none: shown with its resource).
  */
-function patientSearchRestriction(reach: Reach, target: Route): SearchRestriction | undefined {
-  if (reach.length !== 1) return undefined;
-  const conditions = reach[0];
-  const patients = conditions.flatMap((condition) => (condition.kind === 'compartment' ? [condition.id] : []));
-  if (patients.length !== 1 || conditions.some((condition) => condition.kind === 'references')) return undefined;
-  const [patient] = patients;
-  const query = conditions.flatMap((condition) => (condition.kind === 'matches' ? condition.query : []));
-  const params = compartmentParams('Patient')!;
-  if (target.kind === 'compartment') {
-    return target.compartment === 'Patient' && target.id === patient && (target.resourceType === '*' || params.has(target.resourceType)) ? { query } : undefined;
-  }
-  const resourceType = 'resourceType' in target ? target.resourceType : undefined;
-  if (resourceType === 'Patient') return { query: [['_id', patient], ...query] };
-  if (!resourceType || !params.has(resourceType)) return undefined;
-  return { compartment: { type: 'Patient', id: patient, params }, query };
+function visibleVersions(ctx: InteractionContext, request: FhirRequest, allows: Allows): (versions: readonly StoredVersion[]) => Promise<StoredVersion[]> {
+  return async (versions) => {
+    const reachable = new Map<string, Promise<boolean>>();
+    const resourceReachable = (version: StoredVersion): Promise<boolean> => {
+      const key = `${version.resourceType}/${version.id}`;
+      let known = reachable.get(key);
+      if (!known) {
+        known = lastContent(reader(ctx), request.tenant, version.resourceType, version.id).then((last) => last?.json !== undefined && allows(JSON.parse(last.json) as Resource));
+        reachable.set(key, known);
+      }
+      return known;
+    };
+    const kept: StoredVersion[] = [];
+    for (const version of versions) {
+      if (!(await resourceReachable(version))) continue;
+      if (version.json === undefined || allows(JSON.parse(version.json) as Resource)) kept.push(version);
+    }
+    return kept;
+  };
 }
 
 function describe(access: AccessTarget): string {
   return access.resourceType ? `${access.interaction} on ${access.resourceType}` : access.interaction;
 }
-

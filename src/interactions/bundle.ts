@@ -4,6 +4,7 @@ import { outcomeForError } from '../fhir/operation-outcome.js';
 import type { Bundle, BundleEntry } from '../fhir/types.js';
 import { bundleJson, type EntryText } from './bundle-json.js';
 import { conditionalReferences, resolveEntries } from './bundle-conditional.js';
+import { searcher } from './conditional.js';
 import { entryRequest, responseEntry, statusLine } from './bundle-entry.js';
 import { create } from './create.js';
 import { authorized } from './authorize.js';
@@ -52,7 +53,7 @@ async function batch(ctx: InteractionContext, outer: FhirRequest, entries: Bundl
     try {
       const request = entryRequest(entry, index, outer);
       if (request.body && typeof request.body === 'object') {
-        const resolved = await conditionalReferences(ctx.store, request, [request.body], references);
+        const resolved = await conditionalReferences(searcher(ctx, ctx.store), request, [request.body], references);
         if (resolved.size > 0) rewriteReferences(request.body, resolved);
       }
       results.push(responseEntry(await route(ctx, request), outer.baseUrl));

@@ -2,7 +2,7 @@
 // #patch ("conditional patch") and #cdelete. The criteria are the request's query string.
 import { conflict, invalid, notFound, preconditionFailed } from '../fhir/errors.js';
 import { informational } from '../fhir/operation-outcome.js';
-import { conditionalMatches, describe, lockCriteria, singleMatch } from './conditional.js';
+import { conditionalMatches, describe, lockCriteria, searcher, singleMatch } from './conditional.js';
 import { deleteResource } from './delete.js';
 import { patch } from './patch.js';
 import { returnPreference } from './respond.js';
@@ -19,7 +19,7 @@ export function conditionalUpdate(ctx: InteractionContext, request: FhirRequest,
   const resource = bodyAsResource(request.body, resourceType);
   return inTransaction(ctx, async (tx) => {
     await lockCriteria(tx, request, resourceType, request.query);
-    const match = await singleMatch(tx, request, resourceType, request.query, 'Conditional update');
+    const match = await singleMatch(searcher(ctx, tx), request, resourceType, request.query, 'Conditional update');
     let id: string;
     if (match) {
       if (resource.id !== undefined && resource.id !== match.id) {
@@ -28,7 +28,11 @@ export function conditionalUpdate(ctx: InteractionContext, request: FhirRequest,
       id = match.id;
     } else if (typeof resource.id === 'string') {
       const existing = await tx.readCurrent(request.tenant, resourceType, resource.id);
-      if (existing && !existing.deleted) throw conflict(`${resourceType}/${resource.id} exists but does not match the criteria '${describe(request.query)}'`);
+      if (existing && !existing.deleted) {
+        // One outside the caller's reach answers as updating it would (404), not with a telling 409.
+        ctx.checkWrite?.(undefined, existing);
+        throw conflict(`${resourceType}/${resource.id} exists but does not match the criteria '${describe(request.query)}'`);
+      }
       id = resource.id;
     } else id = newResourceId();
     return update({ ...ctx, tx }, { ...request, query: [], body: { ...resource, id } }, resourceType, id);
@@ -37,7 +41,7 @@ export function conditionalUpdate(ctx: InteractionContext, request: FhirRequest,
 
 export function conditionalPatch(ctx: InteractionContext, request: FhirRequest, resourceType: string): Promise<FhirResponse> {
   return inTransaction(ctx, async (tx) => {
-    const match = await singleMatch(tx, request, resourceType, request.query, 'Conditional patch');
+    const match = await singleMatch(searcher(ctx, tx), request, resourceType, request.query, 'Conditional patch');
     if (!match) throw notFound(`No ${resourceType} matches '${describe(request.query)}'`);
     return patch({ ...ctx, tx }, { ...request, query: [] }, resourceType, match.id);
   });
@@ -47,7 +51,7 @@ export function conditionalPatch(ctx: InteractionContext, request: FhirRequest, 
 export function conditionalDelete(ctx: InteractionContext, request: FhirRequest, resourceType: string): Promise<FhirResponse> {
   const max = Math.max(1, ctx.config.limits.maxConditionalDeletes);
   return inTransaction(ctx, async (tx) => {
-    const matches = await conditionalMatches(tx, request, resourceType, request.query, max + 1, 'Conditional delete');
+    const matches = await conditionalMatches(searcher(ctx, tx), request, resourceType, request.query, max + 1, 'Conditional delete');
     if (matches.length > max) {
       throw preconditionFailed(`Conditional delete: the criteria '${describe(request.query)}' match more than ${max === 1 ? 'one' : max} ${resourceType} resources`);
     }

@@ -3,7 +3,8 @@
 import { invalid, preconditionFailed } from '../fhir/errors.js';
 import type { StoredVersion, StoreReader, StoreTransaction } from '../store/types.js';
 import { conditionalQuery, parseRequestSearch } from './search-request.js';
-import type { FhirRequest } from './types.js';
+import { confineLinks } from './search-restriction.js';
+import type { FhirRequest, InteractionContext, SearchRestriction } from './types.js';
 
 /**
  * The resources of `resourceType` that a conditional interaction's criteria match, at most
@@ -11,21 +12,34 @@ import type { FhirRequest } from './types.js';
  * would widen the match and make a write land on the wrong resource.
  */
 export async function conditionalMatches(
-  store: StoreReader,
+  store: Searcher,
   request: FhirRequest,
   resourceType: string,
   query: [string, string][],
-  limit: number,
+  count: number,
   what: string,
 ): Promise<StoredVersion[]> {
   const parsed = parseRequestSearch(request, query, resourceType, true);
   if (parsed.clauses.length === 0) throw invalid(`${what} needs search criteria (e.g. ${resourceType}?identifier=system|value)`);
-  const page = await store.search(request.tenant, { search: { ...parsed, include: [], revinclude: [], sort: [] }, count: limit, total: 'none', includes: false });
+  // A caller limited to some resources only matches those: others behave as no match.
+  const limit = store.restriction?.linked(resourceType);
+  const search = confineLinks({ ...parsed, include: [], revinclude: [], sort: [] }, store.restriction);
+  const page = await store.reader.search(request.tenant, { search, count, total: 'none', includes: false, ...(limit ? { limit } : {}) });
   return page.matches;
 }
 
+/** Where conditional criteria are searched: a store reader, within what authorization lets the caller search. */
+export interface Searcher {
+  reader: StoreReader;
+  restriction: SearchRestriction | undefined;
+}
+
+export function searcher(ctx: InteractionContext, reader: StoreReader): Searcher {
+  return { reader, restriction: ctx.searchRestriction };
+}
+
 /** At most one match, or 412 (http.html: "multiple matches … 412 Precondition Failed"). */
-export async function singleMatch(store: StoreReader, request: FhirRequest, resourceType: string, query: [string, string][], what: string): Promise<StoredVersion | undefined> {
+export async function singleMatch(store: Searcher, request: FhirRequest, resourceType: string, query: [string, string][], what: string): Promise<StoredVersion | undefined> {
   const matches = await conditionalMatches(store, request, resourceType, query, 2, what);
   if (matches.length > 1) throw preconditionFailed(`${what}: the criteria '${describe(query)}' match more than one ${resourceType}`);
   return matches[0];

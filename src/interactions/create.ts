@@ -1,5 +1,5 @@
 // create: https://hl7.org/fhir/R4/http.html#create, conditional create: #ccreate
-import { lockCriteria, singleMatch } from './conditional.js';
+import { lockCriteria, searcher, singleMatch } from './conditional.js';
 import { writeResponse } from './respond.js';
 import { conditionalQuery } from './search-request.js';
 import { inTransaction } from './session.js';
@@ -19,7 +19,7 @@ export async function create(ctx: InteractionContext, request: FhirRequest, reso
     if (ifNoneExist !== undefined) {
       const criteria = conditionalQuery(ifNoneExist);
       await lockCriteria(tx, request, resourceType, criteria);
-      const existing = await singleMatch(tx, request, resourceType, criteria, 'Conditional create (If-None-Exist)');
+      const existing = await singleMatch(searcher(ctx, tx), request, resourceType, criteria, 'Conditional create (If-None-Exist)');
       if (existing) return { existing };
     }
     return { created: await writeResource(ctx, tx, request.tenant, resource, id, undefined, 'POST', request.baseUrl) };

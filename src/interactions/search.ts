@@ -10,6 +10,7 @@ import type { ParsedSearch } from '../search/parse.js';
 import type { CompartmentScope, SearchPage, StoredVersion } from '../store/types.js';
 import { bundleJson, type EntryText } from './bundle-json.js';
 import { cursorOf, parseRequestSearch, searchParameters } from './search-request.js';
+import { confineLinks, resultLimit } from './search-restriction.js';
 import { reader } from './session.js';
 import { subsetJson, subsets } from './subset.js';
 import type { FhirRequest, FhirResponse, InteractionContext } from './types.js';
@@ -48,27 +49,28 @@ export async function searchCompartment(ctx: InteractionContext, request: FhirRe
 /** Runs a search and renders its page (`allTypes`: the types of a `*` compartment search). */
 export async function search(ctx: InteractionContext, request: FhirRequest, scope: SearchScope, allTypes?: string[]): Promise<FhirResponse> {
   const params = searchParameters(request);
-  // An authorization limit narrows the search; it is not part of the client's links.
-  const restriction = ctx.searchRestriction;
-  const parsed = parseRequestSearch(request, restriction ? [...params, ...restriction.query] : params, scope.resourceType);
+  const parsed = parseRequestSearch(request, params, scope.resourceType);
   if (allTypes && parsed.types.length === 0) parsed.types = allTypes;
-  const page = await runPage(ctx, request, parsed, scope.compartment ?? restriction?.compartment);
+  const page = await runPage(ctx, request, parsed, scope.compartment);
   return { status: 200, json: searchsetJson(request, scope.path, params, parsed, page) };
 }
 
+/** One page of a search (or $everything), within what authorization lets the caller see. */
 export async function runPage(ctx: InteractionContext, request: FhirRequest, parsed: ParsedSearch, compartment?: CompartmentScope): Promise<SearchPage> {
   const { defaultPageSize, maxPageSize } = ctx.config.limits;
+  const limit = resultLimit(ctx.searchRestriction, parsed.types);
   const countOnly = parsed.summary === 'count';
   const count = countOnly ? 0 : Math.min(parsed.count ?? defaultPageSize, maxPageSize);
   const cursor = cursorOf(request);
   return reader(ctx).search(request.tenant, {
-    search: parsed,
+    search: confineLinks(parsed, ctx.searchRestriction),
     count,
     // Without _total, an estimate: exact for small results, bounded work for large ones.
     total: countOnly ? 'accurate' : (parsed.total ?? 'estimate'),
     ...(cursor ? { cursor } : {}),
     ...(parsed.offset ? { offset: parsed.offset } : {}),
     ...(compartment ? { compartment } : {}),
+    ...(limit ? { limit } : {}),
   });
 }
 

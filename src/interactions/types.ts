@@ -1,7 +1,7 @@
 import type { Authorizer, Principal } from '../auth/types.js';
 import type { KilnConfig } from '../config/types.js';
 import type { Resource } from '../fhir/types.js';
-import type { CompartmentScope, Store, StoredVersion, StoreTransaction } from '../store/types.js';
+import type { AccessLimit, Store, StoredVersion, StoreTransaction } from '../store/types.js';
 import type { Validator } from '../validation/types.js';
 
 /**
@@ -64,14 +64,28 @@ export interface InteractionContext {
    */
   checkWrite?: (next: Resource | undefined, current: StoredVersion | undefined) => void;
   /**
-   * Set by authorization for callers limited to one patient's records (SMART patient/ scopes):
-   * every search is confined to that compartment and ANDed with the scope's own criteria.
+   * Set by authorization on every request when an authorizer is configured: what the caller may
+   * search, applied in SQL by search, $everything, history and conditional criteria.
    */
   searchRestriction?: SearchRestriction;
 }
 
-/** A limit authorization puts on searches: a compartment and extra criteria (ANDed). */
+/**
+ * What authorization lets a request search (interactions/authorize.ts). Limits are SQL-level
+ * (store SearchQuery.limit), so matches, paging and totals never involve what the caller may
+ * not see.
+ */
 export interface SearchRestriction {
-  compartment?: CompartmentScope;
-  query: [string, string][];
+  /**
+   * A search, $everything, or type/system history: the limit on what it returns among `types`
+   * (undefined: every type). Absent: no limit.
+   */
+  results?(types: readonly string[] | undefined): AccessLimit;
+  /** Type and system history under `results`: the versions the caller may see, each judged by its own content. */
+  visibleVersions?(versions: readonly StoredVersion[]): Promise<StoredVersion[]>;
+  /**
+   * Another type the request searches (chain targets, `_has` sources, conditional criteria): the
+   * limit on it, undefined for none. Throws 403 when the caller may not search that type.
+   */
+  linked(resourceType: string): AccessLimit | undefined;
 }

@@ -3,6 +3,7 @@ import { defaultRegistry, type SearchParamDefinition, type SearchParamRegistry }
 import { type SearchValue, parseValue } from './parse-values.js';
 import { parseResultParameter, type ResultParameters, RESULT_PARAMETERS } from './parse-results.js';
 import { splitRaw } from './values.js';
+import type { AccessLimit } from './sql/access.js';
 
 export type * from './parse-values.js';
 export type { IncludeSpec, ResultParameters, SortKey } from './parse-results.js';
@@ -42,7 +43,18 @@ export interface HasFilter {
   filter: SearchFilter;
 }
 
-export type SearchFilter = ParamFilter | ChainFilter | HasFilter;
+/**
+ * Never parsed from a URL: authorization wraps the part of a chain or `_has` that looks into
+ * another type in one, so that it only considers the resources of that type the caller may see.
+ */
+export interface LimitedFilter {
+  kind: 'limited';
+  resourceType: string;
+  filter: SearchFilter;
+  limit: AccessLimit;
+}
+
+export type SearchFilter = ParamFilter | ChainFilter | HasFilter | LimitedFilter;
 
 export interface SearchClause {
   /** The parameter name as written, modifiers and chain included. */

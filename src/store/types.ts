@@ -1,8 +1,8 @@
 import type { Resource } from '../fhir/types.js';
 import type { ParsedSearch } from '../search/parse.js';
-import type { CompartmentScope } from '../search/sql/plan.js';
+import type { AccessLimit, CompartmentScope } from '../search/sql/plan.js';
 
-export type { CompartmentScope } from '../search/sql/plan.js';
+export type { AccessLimit, CompartmentScope } from '../search/sql/plan.js';
 
 /**
  * The Store contract: versioned resources, their history and atomic units of work.
@@ -59,6 +59,11 @@ export interface HistoryQuery {
    * a range of ISO instants): lastUpdated <= end, and not superseded at or before start.
    */
   at?: { start: string; end: string };
+  /**
+   * Only versions of resources that meet this limit now (authorization's, see SearchQuery.limit).
+   * A deleted resource has no search index to judge it by: its versions stay, for the caller to judge.
+   */
+  limit?: AccessLimit;
   /** Page size. */
   count: number;
   /** Opaque cursor returned as `nextCursor` by the previous page. */
@@ -70,8 +75,11 @@ export interface HistoryPage {
   versions: StoredVersion[];
   /** Present when there are more versions after this page. */
   nextCursor?: string;
-  /** Number of versions matching the query (all pages). */
-  total: number;
+  /**
+   * Number of versions matching the query (all pages). Absent under a `limit`: its caller judges
+   * the versions further, so such a count would include versions it hides.
+   */
+  total?: number;
 }
 
 /** A search (http://hl7.org/fhir/R4/search.html) as the store runs it. */
@@ -80,6 +88,8 @@ export interface SearchQuery {
   search: ParsedSearch;
   /** Only resources in this compartment (compartment search, $everything). */
   compartment?: CompartmentScope;
+  /** Only resources within authorization's limit (a SMART caller's reach); matches, paging and totals alike. */
+  limit?: AccessLimit;
   /** Page size; 0 returns no matches (e.g. `_summary=count`). */
   count: number;
   /** Opaque cursor: a previous page's nextCursor or previousCursor. */

@@ -69,7 +69,9 @@ test('reach: Patient compartment from the CompartmentDefinition, user references
   const unsupported = [[{ kind: 'matches' as const, query: [['date', 'ge2020']] as [string, string][] }]];
   assert.equal(withinReach(unsupported, lab, BASE), false, 'restrictions Kiln cannot evaluate deny');
   const references = [[{ kind: 'references' as const, reference: 'RelatedPerson/7' }]];
-  assert.equal(withinReach(references, { ...lab, extension: [{ url: 'x', valueReference: { reference: 'RelatedPerson/7' } }] }, BASE), true);
+  assert.equal(withinReach(references, { ...lab, performer: [{ reference: 'RelatedPerson/7' }] }, BASE), true, 'a reference search parameter (performer)');
+  assert.equal(withinReach(references, { ...lab, performer: [{ reference: `${BASE}/RelatedPerson/7` }] }, BASE), true, 'absolute reference to this server');
+  assert.equal(withinReach(references, { ...lab, extension: [{ url: 'x', valueReference: { reference: 'RelatedPerson/7' } }] }, BASE), false, 'no search parameter covers an extension');
   assert.equal(withinReach(references, lab, BASE), false);
   assert.equal(withinReach(references, { resourceType: 'RelatedPerson', id: '7' }, BASE), true);
 });

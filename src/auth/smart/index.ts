@@ -42,6 +42,10 @@ export function createSmartAuthorizer(options: SmartOptions = { adminTypes: ['Pr
       if (target.interaction === 'transaction' || target.interaction === 'batch') {
         return scopes.length > 0 ? { allowed: true } : { allowed: false, reason: 'The token grants no clinical scopes' };
       }
+      // $everything is a search across types: authorize.ts judges each type it returns as a search.
+      if (target.interaction === 'operation' && target.operation === 'everything') {
+        return scopes.some((scope) => scope.permissions.has('s')) ? { allowed: true } : { allowed: false, reason: 'No granted scope allows search' };
+      }
       const permission = PERMISSION[target.interaction];
       if (!permission) return { allowed: false, reason: `No SMART scope grants ${target.interaction}` };
       const alternatives: ReachCondition[][] = [];

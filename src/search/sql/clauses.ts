@@ -2,6 +2,7 @@ import type { SearchParamDefinition } from '../parameters.js';
 import type { ChainFilter, HasFilter, ParamFilter, SearchFilter, SearchValue } from '../parse.js';
 import { componentCondition, contains, dateCondition, numberCondition, quantityCondition, referenceCondition, stringCondition, tokenCondition, uriCondition } from './conditions.js';
 import { and, inList, join, or, raw, type Sql, sql } from './fragment.js';
+import { accessClauses, allOfClause } from './access.js';
 import { systemImplied } from './token-kind.js';
 
 /**
@@ -145,6 +146,8 @@ export function compileFilter(ctx: BuildContext, filter: SearchFilter): Clause {
       return chainClause(ctx, filter);
     case 'has':
       return hasClause(ctx, filter);
+    case 'limited':
+      return allOfClause(ctx, [compileFilter(ctx, filter.filter), ...accessClauses(ctx, filter.limit)]);
   }
 }
 

@@ -2,6 +2,7 @@ import { invalid } from '../../fhir/errors.js';
 import type { ParsedSearch, SortKey } from '../parse.js';
 import { type BuildContext, buildContext, chooseDriver, type Clause, compartmentClause, type CompartmentScope, compileFilter, liveResource, sizeQuery, TABLES } from './clauses.js';
 import { and, join, or, raw, type Sql, type SqlParam, sql } from './fragment.js';
+import { type AccessLimit, accessClauses } from './access.js';
 
 /**
  * The SQL of one search page and of its total (one builder for every SQL backend). Pages are
@@ -10,11 +11,14 @@ import { and, join, or, raw, type Sql, type SqlParam, sql } from './fragment.js'
  */
 
 export type { CompartmentScope } from './clauses.js';
+export type { AccessAlternative, AccessCondition, AccessLimit } from './access.js';
 
 export interface PlanInput {
   tenant: string;
   search: ParsedSearch;
   compartment?: CompartmentScope;
+  /** Authorization's limit (SMART scopes): ANDed with the search. */
+  limit?: AccessLimit;
   now?: number;
   /** Which clause drives (an index into the clauses, as chosen with `driverProbes`). */
   driver?: number;
@@ -46,6 +50,7 @@ function typesOf(search: ParsedSearch): string[] | undefined {
 function clausesOf(ctx: BuildContext, input: PlanInput): Clause[] {
   const clauses: Clause[] = input.search.clauses.map((c) => compileFilter(ctx, c.filter));
   if (input.compartment) clauses.push(compartmentClause(ctx, input.compartment));
+  if (input.limit) clauses.push(...accessClauses(ctx, input.limit));
   return clauses;
 }
 

@@ -3,6 +3,7 @@ import type { HistoryPage, HistoryQuery, NewVersion, SearchPage, SearchQuery, St
 import type { SqlDatabase, SqlExecutor, SqlValue } from './driver.js';
 import { clearIndex, writeIndex } from './search-index.js';
 import { runSearch } from './search-store.js';
+import { accessMembers } from '../../search/sql/access.js';
 import { afterCommit, noteWrite } from './statistics.js';
 import type { Resource } from '../../fhir/types.js';
 
@@ -99,15 +100,24 @@ class SqlReader implements StoreReader {
         WHERE n.tenant = v.tenant AND n.type = v.type AND n.id = v.id AND n.version > v.version AND n.last_updated <= ?)`);
       params.push(query.at.end, query.at.start);
     }
+    if (query.limit) {
+      // Driven by the resources within the limit (and the deleted ones, which have no index to judge).
+      const types = query.resourceType ? [query.resourceType] : undefined;
+      const members = accessMembers(tenant, query.limit, types);
+      where.push(`(v.type, v.id) IN (${members.text} UNION SELECT d.type, d.id FROM resource d WHERE d.tenant = ? AND ${types ? 'd.type = ? AND ' : ''}d.deleted = 1)`);
+      params.push(...members.params, tenant, ...(types ?? []));
+    }
     const filter = where.join(' AND ');
-    const [{ total }] = await this.sql.query<{ total: number | string }>(`SELECT COUNT(*) AS total FROM resource_version v WHERE ${filter}`, params);
+    // Under a limit the caller judges versions further: a count would include ones it hides.
+    const counted = query.limit ? undefined : await this.sql.query<{ total: number | string }>(`SELECT COUNT(*) AS total FROM resource_version v WHERE ${filter}`, params);
     const pageWhere = query.cursor ? `${filter} AND v.seq < ?` : filter;
     const pageParams = query.cursor ? [...params, decodeCursor(query.cursor)] : params;
     const rows = await this.sql.query<VersionRow>(
       `SELECT ${versionColumns}, v.seq FROM resource_version v WHERE ${pageWhere} ORDER BY v.seq DESC LIMIT ?`,
       [...pageParams, query.count + 1],
     );
-    const page: HistoryPage = { versions: rows.slice(0, query.count).map(toStoredVersion), total: Number(total) };
+    const page: HistoryPage = { versions: rows.slice(0, query.count).map(toStoredVersion) };
+    if (counted) page.total = Number(counted[0].total);
     if (rows.length > query.count) page.nextCursor = encodeCursor(rows[query.count - 1].seq!);
     return page;
   }

@@ -20,12 +20,17 @@ export const SMART_SCOPES = [
   'system/Patient.rs',
   'system/Patient.read',
   'system/Observation.cruds',
+  'system/Encounter.rs',
   'patient/*.read',
+  'patient/*.rs',
+  'patient/*.cruds',
   'patient/Observation.rs',
   'patient/Observation.cruds',
   'patient/Observation.rs?category=laboratory',
+  'patient/Observation.rs?category=vital-signs',
   'patient/Patient.r',
   'patient/Patient.rs',
+  'user/*.rs',
   'user/*.cruds',
   'user/Observation.rs',
   'user/Observation.cruds',
@@ -37,6 +42,8 @@ export const ACCOUNTS: Record<string, Record<string, unknown>> = {
   alice: { fhirUser: 'Practitioner/alice', 'cognito:groups': ['practitioner'], 'custom:tenantId': 't1' },
   paula: { patient: 'pat-a', fhirUser: 'Patient/pat-a', 'custom:tenantId': 't1' },
   rita: { fhirUser: 'RelatedPerson/rita', 'custom:tenantId': 't1' },
+  /** A relative launching an app for pat-a: both patient/ and user/ scopes mean something. */
+  rosa: { patient: 'pat-a', fhirUser: 'RelatedPerson/rosa', 'custom:tenantId': 't1' },
 };
 
 export const CLIENTS = {
