@@ -1,5 +1,5 @@
 import type { SearchFilter } from '../parse.js';
-import { type BuildContext, buildContext, type Clause, compartmentClause, type CompartmentScope, compileFilter, matchConditions, typeCondition } from './clauses.js';
+import { type BuildContext, buildContext, type Clause, compartmentClause, type CompartmentScope, compileFilter, matchConditions, onResource, typeCondition } from './clauses.js';
 import { and, or, raw, type Sql, sql } from './fragment.js';
 
 /**
@@ -44,7 +44,7 @@ export function accessMembers(tenant: string, limit: AccessLimit, types: readonl
 
 function alternativeClauses(ctx: BuildContext, alternative: AccessAlternative): Clause[] {
   const clauses = alternative.conditions.map((condition) => conditionClause(ctx, condition));
-  if (alternative.types) clauses.push(typesClause(alternative.types));
+  if (alternative.types) clauses.push(typesClause(ctx, alternative.types));
   return clauses;
 }
 
@@ -59,8 +59,8 @@ function conditionClause(ctx: BuildContext, condition: AccessCondition): Clause 
   }
 }
 
-function typesClause(types: readonly string[]): Clause {
-  return { rank: WEAK, probe: (o) => typeCondition(`${o}.type`, types) };
+function typesClause(ctx: BuildContext, types: readonly string[]): Clause {
+  return { rank: WEAK, probe: (o) => onResource(ctx, o, (r) => typeCondition(`${r}.type`, types)) };
 }
 
 /** `type/id` itself, or a resource with a reference search parameter whose target is `type/id`. */
@@ -71,7 +71,7 @@ function refersToClause(ctx: BuildContext, type: string, id: string): Clause {
     rank: 1,
     probe(o) {
       const x = ctx.alias();
-      return or([self(o), sql`EXISTS (SELECT 1 FROM search_reference ${raw(x)} WHERE ${raw(x)}.rkey = ${raw(o)}.rkey AND ${target(x)})`]);
+      return or([onResource(ctx, o, self), sql`EXISTS (SELECT 1 FROM search_reference ${raw(x)} WHERE ${raw(x)}.rkey = ${raw(o)}.rkey AND ${target(x)})`]);
     },
     set(types) {
       const x = ctx.alias();

@@ -121,7 +121,7 @@ function indexClause(ctx: BuildContext, table: string, param: string, condition:
 }
 
 /** `condition` on the resource row of the row `o` (which may be an index row). */
-function onResource(ctx: BuildContext, o: string, condition: (r: string) => Sql): Sql {
+export function onResource(ctx: BuildContext, o: string, condition: (r: string) => Sql): Sql {
   const r = ctx.alias();
   return sql`EXISTS (SELECT 1 FROM resource ${raw(r)} WHERE ${raw(r)}.rkey = ${raw(o)}.rkey AND ${condition(r)})`;
 }
