@@ -73,6 +73,12 @@ describe('token', () => {
     assert.deepEqual(await ids(base, `Observation?_tag=${tag}&code=http://snomed.info/sct|`), [c.id]);
   });
 
+  test('system|code on a code element matches through its binding (the element carries no system)', async () => {
+    // search.html §3.1.1.4.9: for `code` elements the system is implied by the value set binding.
+    assert.deepEqual(await ids(base, `Observation?_tag=${tag}&status=http://hl7.org/fhir/observation-status|final`), sorted([a.id, c.id]));
+    assert.deepEqual(await ids(base, `Observation?_tag=${tag}&status=|final`), sorted([a.id, c.id]));
+  });
+
   test(':not excludes resources that have the code (and keeps those without it)', async () => {
     assert.deepEqual(await ids(base, `Observation?_tag=${tag}&status:not=final`), [b.id]);
   });

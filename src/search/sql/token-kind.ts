@@ -15,7 +15,8 @@ export function systemImplied(param: SearchParamDefinition): boolean {
   let implied = cache.get(key);
   if (implied === undefined) {
     const plan = planFor(param.base).params.find((p) => p.code === param.code);
-    const types = (plan?.path.resultPaths ?? []).map((path) => r4Model().path2Type[path]);
+    // A result path ends at a type name when the last step reaches a primitive (`code`).
+    const types = (plan?.path.resultPaths ?? []).map((path) => r4Model().path2Type[path] ?? (path.includes('.') ? undefined : path));
     implied = types.length > 0 && types.every((type) => type !== undefined && PRIMITIVE.test(type));
     cache.set(key, implied);
   }
