@@ -57,6 +57,8 @@ describe('_sort', () => {
   test('sorted paging visits every match once, in order', async () => {
     const pages = await allPages(base, `Patient?_tag=${tag}&_sort=-birthdate,family&_count=1`);
     assert.equal(pages.length, 4);
+    assert.deepEqual(pages.map((page: Json) => page.total), [4, 4, 4, 4]);
+    assert.equal((await searchset(base, `Patient?_tag=${tag}&_sort=family&_count=1&_offset=2`)).total, 4);
     assert.deepEqual(pages.flatMap(matchIds), matchIds(await searchset(base, `Patient?_tag=${tag}&_sort=-birthdate,family`)));
   });
 });
@@ -72,6 +74,7 @@ describe('paging', () => {
     assert.equal(linkUrl(page1, 'previous'), undefined);
     // writes between pages: a new match lands after the cursor, a deleted one disappears
     const page2 = await searchset(base, linkUrl(page1, 'next')!);
+    assert.equal(page2.total, 7, 'later pages keep the total');
     await remove(base, 'Patient', first[6].id);
     const late = await create(base, tagged(tag));
     const page3 = await searchset(base, linkUrl(page2, 'next')!);
@@ -104,9 +107,9 @@ describe('paging', () => {
   test('a tampered cursor is a 400', async () => {
     assert.equal((await get(base, 'Patient?_cursor=not-a-cursor')).status, 400);
     // a well-formed cursor whose sort value has the wrong type for the sort key
-    const forged = Buffer.from(JSON.stringify(['a', 1, 'not-a-date'])).toString('base64url');
+    const forged = Buffer.from(JSON.stringify({ d: 'a', k: 1, v: ['not-a-date'] })).toString('base64url');
     assert.equal((await get(base, `Patient?_sort=birthdate&_cursor=${forged}`)).status, 400);
-    const short = Buffer.from(JSON.stringify(['a', 1])).toString('base64url');
+    const short = Buffer.from(JSON.stringify({ d: 'a', k: 1, v: [] })).toString('base64url');
     assert.equal((await get(base, `Patient?_sort=birthdate&_cursor=${short}`)).status, 400);
   });
 });

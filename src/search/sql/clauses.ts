@@ -22,6 +22,8 @@ export interface Clause {
   set?(types: readonly string[] | undefined): Sql;
   /** Expected selectivity: lower drives first. */
   rank: number;
+  /** `set` lists rkeys in ascending order (one equality on every index column before rkey). */
+  ordered?: boolean;
   /**
    * A query of one row, column `n`: how many rows `set` lists, counted up to `cap` (at least
    * `cap` meaning "too many to drive"), with work bounded by `cap` too. Absent: counting `set`.
@@ -180,7 +182,23 @@ function paramClause(ctx: BuildContext, f: ParamFilter): Clause {
     return indexClause(ctx, table, param.code, (x) => or(values.map((v) => and(words(v).map((w) => contains(`${x}.content`, ` ${w}`))))), 7);
   }
   const condition = (x: string) => or(values.map((v) => valueCondition(v, param, modifier, x, ctx)));
-  return indexClause(ctx, table, param.code, condition, rankOf(param, values), modifier === 'not');
+  const clause = indexClause(ctx, table, param.code, condition, rankOf(param, values), modifier === 'not');
+  if (values.length === 1 && isOrdered(param, modifier, values[0])) clause.ordered = true;
+  return clause;
+}
+
+/** Whether the value's condition is one equality per index column, so its rows list in rkey order (see search-schema.ts). */
+function isOrdered(param: SearchParamDefinition, modifier: string | undefined, v: SearchValue): boolean {
+  switch (v.type) {
+    case 'token':
+      return !modifier && v.text === undefined && v.typeSystem === undefined && v.code !== undefined && typeof v.system === 'string' && !systemImplied(param);
+    case 'reference':
+      return (!modifier || /^[A-Z]/.test(modifier)) && !v.identifier && v.url === undefined && v.id !== undefined && (v.targetType !== undefined || modifier !== undefined);
+    case 'uri':
+      return !modifier;
+    default:
+      return false;
+  }
 }
 
 function rankOf(param: SearchParamDefinition, values: readonly SearchValue[]): number {

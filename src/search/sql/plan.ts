@@ -61,12 +61,12 @@ function clausesOf(ctx: BuildContext, input: PlanInput): Clause[] {
  * A resource may own several matching rows: `distinct` says to group by rkey. Without one, the
  * live resources of the types.
  */
-function sourceOf(ctx: BuildContext, input: PlanInput): { from: Sql; where: Sql; distinct: boolean } {
+function sourceOf(ctx: BuildContext, input: PlanInput): { from: Sql; where: Sql; distinct: boolean; ordered: boolean } {
   const types = typesOf(input.search);
   const { driver, probes } = chooseDriver(clausesOf(ctx, input), input.driver);
   const tests = probes.map((clause) => clause.probe('d'));
-  if (driver) return { from: sql`(${driver.set!(types)}) d`, where: and(tests), distinct: true };
-  return { from: raw('resource d'), where: and([liveResource(ctx, 'd', types), ...tests]), distinct: false };
+  if (driver) return { from: sql`(${driver.set!(types)}) d`, where: and(tests), distinct: true, ordered: driver.ordered === true };
+  return { from: raw('resource d'), where: and([liveResource(ctx, 'd', types), ...tests]), distinct: false, ordered: types?.length === 1 };
 }
 
 const SORT_COLUMN: Record<string, [string, string]> = {
@@ -136,18 +136,21 @@ function orderBy(columns: readonly string[], keys: readonly Key[], backwards: bo
 /**
  * One page: rows of `rkey` and the sort values `k0…` in result order (reversed when reading
  * backwards). Fetches `limit` rows; the caller asks one more than the page size to learn
- * whether another page follows.
+ * whether another page follows. With `counted`, a first page that has to read every match
+ * anyway (sorted, or driven by rows not in rkey order) also counts them: column `total_count`
+ * (absent when the page streams and stops early, leaving the total to countQuery or estimates).
  */
-export function pageQuery(input: PlanInput, limit: number, position?: Position, offset = 0): { sql: Sql; keyCount: number } {
+export function pageQuery(input: PlanInput, limit: number, position?: Position, offset = 0, counted = false): { sql: Sql; keyCount: number } {
   const ctx = buildContext(input.tenant, input.now);
   const keys = input.search.sort.map((key) => sortKey(ctx, key));
   const backwards = position?.direction === 'before';
   const tail = offset > 0 && !position ? sql` LIMIT ${limit} OFFSET ${offset}` : sql` LIMIT ${limit}`;
-  const { from, where, distinct } = sourceOf(ctx, input);
+  const { from, where, distinct, ordered } = sourceOf(ctx, input);
   const group = raw(distinct ? ' GROUP BY d.rkey' : '');
+  const total = raw(counted && !position && (keys.length > 0 || !ordered) ? ', COUNT(*) OVER () AS total_count' : '');
   if (keys.length === 0) {
     const seek = position ? sql` AND ${raw(backwards ? 'd.rkey < ' : 'd.rkey > ')}${position.rkey}` : raw('');
-    return { keyCount: 0, sql: sql`SELECT d.rkey AS rkey FROM ${from} WHERE ${where}${seek}${group} ORDER BY d.rkey ${raw(backwards ? 'DESC' : 'ASC')}${tail}` };
+    return { keyCount: 0, sql: sql`SELECT d.rkey AS rkey${total} FROM ${from} WHERE ${where}${seek}${group} ORDER BY d.rkey ${raw(backwards ? 'DESC' : 'ASC')}${tail}` };
   }
   const columns = keys.map((_, i) => `q.k${i}`);
   const selected = join(keys.map((key, i) => sql`${key.expr('d')} AS ${raw(`k${i}`)}`), ', ');
@@ -155,7 +158,7 @@ export function pageQuery(input: PlanInput, limit: number, position?: Position, 
   const seek = position ? sql` WHERE ${keyset(columns, keys, position, 'q.rkey')}` : raw('');
   return {
     keyCount: keys.length,
-    sql: sql`SELECT q.* FROM (${inner}) q${seek} ORDER BY ${orderBy(columns, keys, backwards, 'q.rkey')}${tail}`,
+    sql: sql`SELECT q.*${total} FROM (${inner}) q${seek} ORDER BY ${orderBy(columns, keys, backwards, 'q.rkey')}${tail}`,
   };
 }
 

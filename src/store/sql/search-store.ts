@@ -84,9 +84,10 @@ export async function runSearch(sql: SqlExecutor, tenant: string, query: SearchQ
   const offset = position ? 0 : (query.offset ?? 0);
 
   if (query.count > 0) {
-    const { sql: statement, keyCount } = pageQuery(input, query.count + 1, position, offset);
+    const { sql: statement, keyCount } = pageQuery(input, query.count + 1, position, offset, query.total !== 'none');
     let rows = await sql.query<Record<string, unknown>>(statement.text, bound(statement.params));
     const more = rows.length > query.count;
+    if (rows.length > 0 && rows[0].total_count !== undefined && rows[0].total_count !== null) exactTotal = num(rows[0].total_count);
     rows = rows.slice(0, query.count);
     if (position?.direction === 'before') rows.reverse();
     if (rows.length > 0) cursorRows = { first: rows[0], last: rows[rows.length - 1], more, keyCount };
