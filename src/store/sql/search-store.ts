@@ -135,15 +135,24 @@ async function count(sql: SqlExecutor, input: PlanInput): Promise<number> {
 
 /** Candidates tested to estimate a total: exact below this many. */
 const SAMPLE = 500;
+/** Candidates counted one by one; beyond, their number is extrapolated (when they come in rkey order). */
+const COUNTED = 10_000;
 
 /** `_total=estimate` (search/sql/plan.ts estimateQueries): bounded work, exact for small results. */
 async function estimate(sql: SqlExecutor, input: PlanInput): Promise<number> {
-  const { population, sample } = estimateQueries(input, SAMPLE);
-  const [{ n }] = await sql.query<{ n: number | string }>(population.text, bound(population.params));
-  if (num(n) <= SAMPLE) return count(sql, input);
-  const [row] = await sql.query<{ sampled: number | string; hits: number | string | null }>(sample.text, bound(sample.params));
+  const { population, allCandidates, sample, spread } = estimateQueries(input, SAMPLE, COUNTED);
+  const one = async <T>(statement: { text: string; params: SqlParam[] }) => (await sql.query<T>(statement.text, bound(statement.params)))[0];
+  let candidates = num((await one<{ n: number | string }>(population)).n);
+  if (candidates <= SAMPLE) return count(sql, input);
+  if (candidates > COUNTED) {
+    const range = spread ? await one<{ first: number | string | null; kth: number | string | null; last: number | string | null }>(spread) : undefined;
+    const [first, kth, last] = [range?.first, range?.kth, range?.last].map((v) => (v === null || v === undefined ? NaN : num(v)));
+    // A concurrent delete can leave fewer candidates than counted a moment ago: count them then.
+    candidates = kth > first && last >= kth ? Math.round((COUNTED * (last - first + 1)) / (kth - first + 1)) : num((await one<{ n: number | string }>(allCandidates)).n);
+  }
+  const row = await one<{ sampled: number | string; hits: number | string | null }>(sample);
   const sampled = num(row.sampled);
-  return sampled === 0 ? 0 : Math.round((num(n) * num(row.hits ?? 0)) / sampled);
+  return sampled === 0 ? 0 : Math.round((candidates * num(row.hits ?? 0)) / sampled);
 }
 
 // ---- _include and _revinclude -----------------------------------------------------------------
