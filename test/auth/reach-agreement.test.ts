@@ -7,18 +7,14 @@
  * History under a limit lists the versions of exactly those resources, and of deleted ones.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { searchLimit } from '../../src/auth/reach-search.js';
 import { withinReach } from '../../src/auth/reach.js';
 import type { Reach } from '../../src/auth/types.js';
 import type { Resource } from '../../src/fhir/types.js';
 import { parseSearch } from '../../src/search/parse.js';
-import { openSqliteStore } from '../../src/store/sqlite/index.js';
 import type { Store } from '../../src/store/types.js';
-import { openTestPostgres } from '../support/postgres.js';
+import { type OpenedStore, storeBackends } from '../support/stores.js';
 
 const BASE = 'http://kiln.test/fhir';
 const CATEGORY = 'http://terminology.hl7.org/CodeSystem/observation-category';
@@ -75,22 +71,7 @@ const REACHES: Record<string, Reach> = {
   'no alternative': [],
 };
 
-interface Opened {
-  store: Store;
-  cleanup(): Promise<void>;
-}
-
-const backends: [string, () => Promise<Opened>][] = [
-  [
-    'sqlite',
-    async () => {
-      const dir = await mkdtemp(join(tmpdir(), 'kiln-reach-'));
-      const store = await openSqliteStore(dir);
-      return { store, cleanup: async () => (await store.close(), await rm(dir, { recursive: true, force: true })) };
-    },
-  ],
-  ['postgres', () => openTestPostgres()],
-];
+const backends = storeBackends;
 
 async function seed(store: Store): Promise<void> {
   let clock = Date.parse('2026-01-01T00:00:00.000Z');
@@ -117,7 +98,7 @@ const key = (r: { resourceType: string; id?: string }) => `${r.resourceType}/${r
 
 for (const [name, open] of backends) {
   describe(`reach: single resources and SQL agree, on ${name}`, () => {
-    let opened: Opened;
+    let opened: OpenedStore;
     before(async () => {
       opened = await open();
       await seed(opened.store);

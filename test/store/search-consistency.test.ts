@@ -6,31 +6,12 @@
  */
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Resource } from '../../src/fhir/types.js';
 import { parseSearch } from '../../src/search/parse.js';
-import { openSqliteStore } from '../../src/store/sqlite/index.js';
 import type { Store, StoreReader, StoreTransaction } from '../../src/store/types.js';
-import { openTestPostgres } from '../support/postgres.js';
+import { storeBackends } from '../support/stores.js';
 
-interface Opened {
-  store: Store;
-  cleanup(): Promise<void>;
-}
-
-const backends: [string, () => Promise<Opened>][] = [
-  [
-    'sqlite',
-    async () => {
-      const dir = await mkdtemp(join(tmpdir(), 'kiln-search-'));
-      const store = await openSqliteStore(dir);
-      return { store, cleanup: async () => (await store.close(), await rm(dir, { recursive: true, force: true })) };
-    },
-  ],
-  ['postgres', () => openTestPostgres()],
-];
+const backends = storeBackends;
 
 let clock = Date.parse('2026-01-01T00:00:00.000Z');
 

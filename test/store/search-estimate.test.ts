@@ -6,12 +6,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { parseSearch } from '../../src/search/parse.js';
-import { openSqliteStore } from '../../src/store/sqlite/index.js';
 import type { SearchPage, Store } from '../../src/store/types.js';
+import { openTestSqlite } from '../support/stores.js';
 
 const HEART_RATE = { coding: [{ system: 'http://loinc.org', code: '8867-4' }] };
 const OTHER = { coding: [{ system: 'http://loinc.org', code: '29463-7' }] };
@@ -21,8 +18,7 @@ async function search(store: Store, query: string, total: 'estimate' | 'accurate
 }
 
 test('estimates beyond 10,000 candidates are close to the accurate totals, and later pages keep them', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'kiln-estimate-'));
-  const store = await openSqliteStore(dir);
+  const { store, cleanup } = await openTestSqlite('kiln-estimate-');
   try {
     // 12,000 heart rates (a quarter 'final') spread among 3,000 other observations.
     await store.transaction(async (tx) => {
@@ -49,7 +45,6 @@ test('estimates beyond 10,000 candidates are close to the accurate totals, and l
     assert.equal(next.total, both.total, 'the next page carries the first page estimate');
     assert.ok(next.matches.every((m) => !both.matches.some((b) => b.id === m.id)));
   } finally {
-    await store.close();
-    await rm(dir, { recursive: true, force: true });
+    await cleanup();
   }
 });
