@@ -16,6 +16,13 @@ export interface SqlDatabase extends SqlExecutor {
   readonly dialect: Dialect;
   /** Runs `work` in one database transaction on one connection, committing on success. */
   transaction<T>(work: (tx: SqlExecutor) => Promise<T>): Promise<T>;
+  /**
+   * Runs `work` (which may run several transactions) holding a lock on `key` that other processes
+   * sharing the database wait for: a session advisory lock on PostgreSQL, where `work` is given
+   * the locked connection to use. Where one process owns the database (PGlite) or writers are
+   * serialised anyway (SQLite), `work` just runs on this database.
+   */
+  exclusive<T>(key: string, work: (db: SqlDatabase) => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
 

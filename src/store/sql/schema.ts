@@ -51,6 +51,13 @@ export const migrations: Migration[] = [
     name: 'search index',
     statements: searchIndexStatements,
   },
+  {
+    version: 3,
+    name: 'settings',
+    // Server-wide state kept in the database, e.g. the fingerprint of the search parameters the
+    // index was built with (store/sql/index-state.ts).
+    statements: () => [`CREATE TABLE kiln_setting (name TEXT PRIMARY KEY, value TEXT NOT NULL)`],
+  },
 ];
 
 const ledger = `CREATE TABLE IF NOT EXISTS kiln_migration (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)`;

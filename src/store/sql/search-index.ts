@@ -1,5 +1,6 @@
 import type { Resource } from '../../fhir/types.js';
 import { extractIndex, type CompositeComponentRows, type IndexRows } from '../../search/extract.js';
+import type { SearchParamRegistry } from '../../search/parameters.js';
 import type { SqlExecutor, SqlValue } from './driver.js';
 import { INDEX_TABLES, type IndexTableName } from './search-schema.js';
 
@@ -23,15 +24,15 @@ export async function clearIndex(sql: SqlExecutor, rkey: number | string): Promi
   for (const table of TABLE_NAMES) await sql.execute(`DELETE FROM ${table} WHERE rkey = ?`, [rkey as SqlValue]);
 }
 
-export async function writeIndex(sql: SqlExecutor, target: IndexTarget, resource: Resource, baseUrls: readonly string[]): Promise<void> {
-  const rows = extractIndex(resource, { baseUrls });
+export async function writeIndex(sql: SqlExecutor, target: IndexTarget, resource: Resource, baseUrls: readonly string[], registry: SearchParamRegistry): Promise<void> {
+  const rows = extractIndex(resource, { baseUrls, registry });
   for (const [kind, values] of tableValues(rows)) {
-    if (values.length > 0) await insertRows(sql, kind, target, values);
+    if (values.length > 0) await insertRows(sql, kind, values.map((row) => [target.rkey as SqlValue, target.tenant, target.resourceType, ...row]));
   }
 }
 
-/** Each table's rows as arrays of value-column values, in the column order of INDEX_TABLES. */
-function tableValues(rows: IndexRows): [IndexTableName, SqlValue[][]][] {
+/** Each table's rows as arrays of value-column values (param first), in the column order of INDEX_TABLES. */
+export function tableValues(rows: IndexRows): [IndexTableName, SqlValue[][]][] {
   return [
     ['string', rows.string.map((r) => [r.param, r.value, r.norm])],
     ['token', rows.token.map((r) => [r.param, r.system, r.code, r.text, r.typeSystem, r.typeCode])],
@@ -45,15 +46,16 @@ function tableValues(rows: IndexRows): [IndexTableName, SqlValue[][]][] {
   ];
 }
 
-async function insertRows(sql: SqlExecutor, kind: IndexTableName, target: IndexTarget, values: SqlValue[][]): Promise<void> {
+/** Inserts rows of `kind`, each `[rkey, tenant, type, param, …value columns]`, several per statement. */
+export async function insertRows(sql: SqlExecutor, kind: IndexTableName, rows: readonly SqlValue[][]): Promise<void> {
   const table = INDEX_TABLES[kind];
   const width = 4 + table.columns.length;
   const columns = `rkey, tenant, type, param, ${table.columns.map(([name]) => name).join(', ')}`;
   const tuple = `(${new Array(width).fill('?').join(', ')})`;
-  for (let start = 0; start < values.length; start += ROWS_PER_INSERT) {
-    const chunk = values.slice(start, start + ROWS_PER_INSERT);
+  for (let start = 0; start < rows.length; start += ROWS_PER_INSERT) {
+    const chunk = rows.slice(start, start + ROWS_PER_INSERT);
     const params: SqlValue[] = [];
-    for (const row of chunk) params.push(target.rkey as SqlValue, target.tenant, target.resourceType, ...row.map(withoutNul));
+    for (const row of chunk) for (const value of row) params.push(withoutNul(value));
     await sql.execute(`INSERT INTO ${table.name} (${columns}) VALUES ${new Array(chunk.length).fill(tuple).join(', ')}`, params);
   }
 }
@@ -71,7 +73,7 @@ function bounds(value: number | null, low: number | null, high: number | null): 
 }
 
 /** PostgreSQL text cannot hold U+0000: index values drop it (the stored JSON keeps it, escaped). */
-function withoutNul(value: SqlValue): SqlValue {
+export function withoutNul(value: SqlValue): SqlValue {
   return typeof value === 'string' && value.includes('\u0000') ? value.replaceAll('\u0000', '') : value;
 }
 

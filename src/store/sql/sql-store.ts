@@ -5,6 +5,10 @@ import { clearIndex, writeIndex } from './search-index.js';
 import { runSearch } from './search-store.js';
 import { afterCommit, noteWrite } from './statistics.js';
 import type { Resource } from '../../fhir/types.js';
+import type { SearchParamRegistry } from '../../search/parameters.js';
+import { defaultParameterSet, type SearchParameterSet } from '../../search/parameter-set.js';
+import { ensureIndexCurrent, type IndexUpkeepOptions, reindexNow } from './index-state.js';
+import type { ReindexResult } from './reindex.js';
 
 interface VersionRow {
   type: string;
@@ -127,7 +131,11 @@ class SqlTransaction extends SqlReader implements StoreTransaction {
   /** Set when a write lost a race, however the caller wraps or handles the error it got. */
   lostRace = false;
 
-  constructor(sql: SqlExecutor, private readonly db: SqlDatabase) {
+  constructor(
+    sql: SqlExecutor,
+    private readonly db: SqlDatabase,
+    private readonly registry: SearchParamRegistry,
+  ) {
     super(sql, db.dialect.forUpdate);
   }
 
@@ -164,7 +172,7 @@ class SqlTransaction extends SqlReader implements StoreTransaction {
     if (versionNumber > 1) await clearIndex(this.sql, rkey);
     if (!version.deleted) {
       const resource = version.resource ?? (version.json ? (JSON.parse(version.json) as Resource) : undefined);
-      if (resource) await writeIndex(this.sql, { rkey, tenant, resourceType: version.resourceType }, resource, version.baseUrls ?? []);
+      if (resource) await writeIndex(this.sql, { rkey, tenant, resourceType: version.resourceType }, resource, version.baseUrls ?? [], this.registry);
     }
   }
 }
@@ -183,6 +191,7 @@ function backoff(attempt: number): Promise<void> {
 /** The Store contract over any SQL database that provides the driver seam. */
 export class SqlStore extends SqlReader implements Store {
   private readonly retries: number;
+  private parameters: SearchParameterSet = defaultParameterSet();
 
   constructor(private readonly db: SqlDatabase, options: SqlStoreOptions = {}) {
     super(db);
@@ -198,7 +207,8 @@ export class SqlStore extends SqlReader implements Store {
     for (let attempt = 0; ; attempt++) {
       let tx: SqlTransaction | undefined;
       try {
-        const result = await this.db.transaction((sql) => work((tx = new SqlTransaction(sql, this.db))));
+        const registry = this.parameters.registry;
+        const result = await this.db.transaction((sql) => work((tx = new SqlTransaction(sql, this.db, registry))));
         afterCommit(this.db);
         return result;
       } catch (error) {
@@ -210,6 +220,21 @@ export class SqlStore extends SqlReader implements Store {
         await backoff(attempt);
       }
     }
+  }
+
+  /**
+   * Indexes writes with `parameters` from now on. When the index was built with other parameters
+   * (their fingerprint differs), rebuilds it first; resolves once the index matches them.
+   */
+  async useSearchParameters(parameters: SearchParameterSet, options: IndexUpkeepOptions = {}): Promise<ReindexResult | undefined> {
+    this.parameters = parameters;
+    return ensureIndexCurrent(this.db, parameters, options);
+  }
+
+  /** Rebuilds the index rows of every current resource with `parameters`, which it then uses (`kiln reindex`). */
+  reindex(parameters: SearchParameterSet, options: IndexUpkeepOptions = {}): Promise<ReindexResult> {
+    this.parameters = parameters;
+    return reindexNow(this.db, parameters, options);
   }
 
   close(): Promise<void> {

@@ -111,6 +111,10 @@ export class SqliteDatabase implements SqlDatabase {
     });
   }
 
+  exclusive<T>(_key: string, work: (db: SqlDatabase) => Promise<T>): Promise<T> {
+    return work(this);
+  }
+
   private async drain(): Promise<void> {
     while (this.pending.length > 0) {
       await this.runGroup(this.pending.splice(0, MAX_GROUP));
