@@ -34,7 +34,7 @@ export async function authorized(ctx: InteractionContext, request: FhirRequest, 
     const other = authorizer.authorize(principal, request, { interaction, resourceType });
     return other.allowed && !other.reach;
   };
-  for (const type of searchedTypes(request, target)) {
+  for (const type of searchedTypes(ctx.searchParameters, request, target)) {
     if (!unrestricted('search-type', type)) throw forbidden(`This request searches ${type} (chained, _has or conditional criteria), which the caller may not search without limits`);
   }
   const own: InteractionContext = ctx.checkWrite ? { ...ctx, checkWrite: undefined } : ctx;

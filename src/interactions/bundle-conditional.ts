@@ -2,6 +2,7 @@
 // (http.html#trules): ifNoneExist, conditional update/patch URLs and conditional references.
 import { invalid, notFound, preconditionFailed } from '../fhir/errors.js';
 import type { BundleEntry } from '../fhir/types.js';
+import type { SearchParamRegistry } from '../search/parameters.js';
 import type { StoreReader, StoreTransaction } from '../store/types.js';
 import { describe, lockCriteria, parseConditionalReference, singleMatch } from './conditional.js';
 import { writeResponse } from './respond.js';
@@ -34,18 +35,25 @@ export async function resolveEntries(
   const resolved: ResolvedEntries = { assignedIds: new Map(), identities: new Map(), answered: new Map() };
   for (const [index, request] of requests.entries()) {
     try {
-      await resolveEntry(tx, request, index, entries[index].fullUrl, resolved, ctx.resourceTypes);
+      await resolveEntry(ctx, tx, request, index, entries[index].fullUrl, resolved);
     } catch (error) {
       throw fail(error, index);
     }
   }
-  const references = await conditionalReferences(tx, outer, requests.map((r) => r.body));
+  const references = await conditionalReferences(ctx.searchParameters, tx, outer, requests.map((r) => r.body));
   for (const [text, identity] of references) resolved.identities.set(text, identity);
   return resolved;
 }
 
-async function resolveEntry(store: StoreTransaction, request: FhirRequest, index: number, fullUrl: string | undefined, resolved: ResolvedEntries, types: ReadonlySet<string>): Promise<void> {
-  const target = parseRoute(request.path, types);
+async function resolveEntry(
+  ctx: InteractionContext,
+  store: StoreTransaction,
+  request: FhirRequest,
+  index: number,
+  fullUrl: string | undefined,
+  resolved: ResolvedEntries,
+): Promise<void> {
+  const target = parseRoute(request.path, ctx.resourceTypes);
   if (target.kind !== 'type') {
     if ((request.method === 'PUT' || request.method === 'PATCH') && target.kind === 'instance' && fullUrl) resolved.identities.set(fullUrl, `${target.resourceType}/${target.id}`);
     return;
@@ -57,7 +65,7 @@ async function resolveEntry(store: StoreTransaction, request: FhirRequest, index
       delete request.headers['if-none-exist'];
       const criteria = conditionalQueryOf(ifNoneExist);
       await lockCriteria(store, request, type, criteria);
-      const existing = await singleMatch(store, request, type, criteria, 'Conditional create (ifNoneExist)');
+      const existing = await singleMatch(ctx.searchParameters, store, request, type, criteria, 'Conditional create (ifNoneExist)');
       if (existing) {
         resolved.answered.set(index, writeResponse(request, 200, existing, `${type}/${existing.id} matches ifNoneExist; nothing was created`));
         if (fullUrl) resolved.identities.set(fullUrl, `${type}/${existing.id}`);
@@ -70,7 +78,7 @@ async function resolveEntry(store: StoreTransaction, request: FhirRequest, index
   } else if ((request.method === 'PUT' || request.method === 'PATCH') && request.query.length > 0) {
     const what = request.method === 'PUT' ? 'Conditional update' : 'Conditional patch';
     await lockCriteria(store, request, type, request.query);
-    const match = await singleMatch(store, request, type, request.query, what);
+    const match = await singleMatch(ctx.searchParameters, store, request, type, request.query, what);
     const body = request.body as { id?: unknown } | undefined;
     let id: string;
     if (match) {
@@ -98,7 +106,13 @@ function conditionalQueryOf(text: string): [string, string][] {
  * resource it matches: none or several fail the request (412). `cache` carries answers across
  * calls (a batch resolves entry by entry).
  */
-export async function conditionalReferences(store: StoreReader, request: FhirRequest, bodies: unknown[], cache = new Map<string, string>()): Promise<Map<string, string>> {
+export async function conditionalReferences(
+  registry: SearchParamRegistry,
+  store: StoreReader,
+  request: FhirRequest,
+  bodies: unknown[],
+  cache = new Map<string, string>(),
+): Promise<Map<string, string>> {
   const texts = new Set<string>();
   for (const body of bodies) collect(body, texts);
   const resolved = new Map<string, string>();
@@ -106,7 +120,7 @@ export async function conditionalReferences(store: StoreReader, request: FhirReq
     let identity = cache.get(text);
     if (identity === undefined) {
       const { resourceType, query } = parseConditionalReference(text)!;
-      const match = await singleMatch(store, request, resourceType, query, `Conditional reference '${text}'`);
+      const match = await singleMatch(registry, store, request, resourceType, query, `Conditional reference '${text}'`);
       if (!match) throw preconditionFailed(`Conditional reference '${text}' matches no resource`);
       identity = `${resourceType}/${match.id}`;
       cache.set(text, identity);

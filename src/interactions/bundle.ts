@@ -52,7 +52,7 @@ async function batch(ctx: InteractionContext, outer: FhirRequest, entries: Bundl
     try {
       const request = entryRequest(entry, index, outer);
       if (request.body && typeof request.body === 'object') {
-        const resolved = await conditionalReferences(ctx.store, request, [request.body], references);
+        const resolved = await conditionalReferences(ctx.searchParameters, ctx.store, request, [request.body], references);
         if (resolved.size > 0) rewriteReferences(request.body, resolved);
       }
       results.push(responseEntry(await route(ctx, request), outer.baseUrl));

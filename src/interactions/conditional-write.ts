@@ -19,7 +19,7 @@ export function conditionalUpdate(ctx: InteractionContext, request: FhirRequest,
   const resource = bodyAsResource(request.body, resourceType);
   return inTransaction(ctx, async (tx) => {
     await lockCriteria(tx, request, resourceType, request.query);
-    const match = await singleMatch(tx, request, resourceType, request.query, 'Conditional update');
+    const match = await singleMatch(ctx.searchParameters, tx, request, resourceType, request.query, 'Conditional update');
     let id: string;
     if (match) {
       if (resource.id !== undefined && resource.id !== match.id) {
@@ -37,7 +37,7 @@ export function conditionalUpdate(ctx: InteractionContext, request: FhirRequest,
 
 export function conditionalPatch(ctx: InteractionContext, request: FhirRequest, resourceType: string): Promise<FhirResponse> {
   return inTransaction(ctx, async (tx) => {
-    const match = await singleMatch(tx, request, resourceType, request.query, 'Conditional patch');
+    const match = await singleMatch(ctx.searchParameters, tx, request, resourceType, request.query, 'Conditional patch');
     if (!match) throw notFound(`No ${resourceType} matches '${describe(request.query)}'`);
     return patch({ ...ctx, tx }, { ...request, query: [] }, resourceType, match.id);
   });
@@ -47,7 +47,7 @@ export function conditionalPatch(ctx: InteractionContext, request: FhirRequest, 
 export function conditionalDelete(ctx: InteractionContext, request: FhirRequest, resourceType: string): Promise<FhirResponse> {
   const max = Math.max(1, ctx.config.limits.maxConditionalDeletes);
   return inTransaction(ctx, async (tx) => {
-    const matches = await conditionalMatches(tx, request, resourceType, request.query, max + 1, 'Conditional delete');
+    const matches = await conditionalMatches(ctx.searchParameters, tx, request, resourceType, request.query, max + 1, 'Conditional delete');
     if (matches.length > max) {
       throw preconditionFailed(`Conditional delete: the criteria '${describe(request.query)}' match more than ${max === 1 ? 'one' : max} ${resourceType} resources`);
     }

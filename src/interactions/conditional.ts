@@ -1,6 +1,7 @@
 // Conditional interactions: https://hl7.org/fhir/R4/http.html#ccreate, #cond-update, #cdelete,
 // #patch and conditional references in transactions (http.html#trules).
 import { invalid, preconditionFailed } from '../fhir/errors.js';
+import type { SearchParamRegistry } from '../search/parameters.js';
 import type { StoredVersion, StoreReader, StoreTransaction } from '../store/types.js';
 import { conditionalQuery, parseRequestSearch } from './search-request.js';
 import type { FhirRequest } from './types.js';
@@ -11,6 +12,7 @@ import type { FhirRequest } from './types.js';
  * would widen the match and make a write land on the wrong resource.
  */
 export async function conditionalMatches(
+  registry: SearchParamRegistry,
   store: StoreReader,
   request: FhirRequest,
   resourceType: string,
@@ -18,15 +20,22 @@ export async function conditionalMatches(
   limit: number,
   what: string,
 ): Promise<StoredVersion[]> {
-  const parsed = parseRequestSearch(request, query, resourceType, true);
+  const parsed = parseRequestSearch(registry, request, query, resourceType, true);
   if (parsed.clauses.length === 0) throw invalid(`${what} needs search criteria (e.g. ${resourceType}?identifier=system|value)`);
   const page = await store.search(request.tenant, { search: { ...parsed, include: [], revinclude: [], sort: [] }, count: limit, total: 'none', includes: false });
   return page.matches;
 }
 
 /** At most one match, or 412 (http.html: "multiple matches … 412 Precondition Failed"). */
-export async function singleMatch(store: StoreReader, request: FhirRequest, resourceType: string, query: [string, string][], what: string): Promise<StoredVersion | undefined> {
-  const matches = await conditionalMatches(store, request, resourceType, query, 2, what);
+export async function singleMatch(
+  registry: SearchParamRegistry,
+  store: StoreReader,
+  request: FhirRequest,
+  resourceType: string,
+  query: [string, string][],
+  what: string,
+): Promise<StoredVersion | undefined> {
+  const matches = await conditionalMatches(registry, store, request, resourceType, query, 2, what);
   if (matches.length > 1) throw preconditionFailed(`${what}: the criteria '${describe(query)}' match more than one ${resourceType}`);
   return matches[0];
 }

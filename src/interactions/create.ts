@@ -19,7 +19,7 @@ export async function create(ctx: InteractionContext, request: FhirRequest, reso
     if (ifNoneExist !== undefined) {
       const criteria = conditionalQuery(ifNoneExist);
       await lockCriteria(tx, request, resourceType, criteria);
-      const existing = await singleMatch(tx, request, resourceType, criteria, 'Conditional create (If-None-Exist)');
+      const existing = await singleMatch(ctx.searchParameters, tx, request, resourceType, criteria, 'Conditional create (If-None-Exist)');
       if (existing) return { existing };
     }
     return { created: await writeResource(ctx, tx, request.tenant, resource, id, undefined, 'POST', request.baseUrl) };

@@ -50,7 +50,7 @@ export async function search(ctx: InteractionContext, request: FhirRequest, scop
   const params = searchParameters(request);
   // An authorization limit narrows the search; it is not part of the client's links.
   const restriction = ctx.searchRestriction;
-  const parsed = parseRequestSearch(request, restriction ? [...params, ...restriction.query] : params, scope.resourceType);
+  const parsed = parseRequestSearch(ctx.searchParameters, request, restriction ? [...params, ...restriction.query] : params, scope.resourceType);
   if (allTypes && parsed.types.length === 0) parsed.types = allTypes;
   const page = await runPage(ctx, request, parsed, scope.compartment ?? restriction?.compartment);
   return { status: 200, json: searchsetJson(request, scope.path, params, parsed, page) };
