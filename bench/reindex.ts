@@ -12,7 +12,7 @@ import { parseArgs } from 'node:util';
 import type { Resource } from '../src/fhir/types.js';
 import { patientRecord, resolveReferences } from '../src/generate/synthetic.js';
 import { defaultParameterSet, searchParameterSet, type SearchParameterSet } from '../src/search/parameter-set.js';
-import { INDEX_TABLES } from '../src/store/sql/search-schema.js';
+import { INDEX_TABLES, TYPED_TABLES } from '../src/store/sql/search-schema.js';
 import type { SqlStore } from '../src/store/sql/sql-store.js';
 import { openSqliteStore } from '../src/store/sqlite/index.js';
 
@@ -83,7 +83,7 @@ try {
   await timed('kiln reindex, nothing changed (full text too)', added, () => store.reindex(added, { fullText: true }));
   const db = (store as unknown as { db: { transaction(work: (tx: { execute(sql: string): Promise<number> }) => Promise<unknown>): Promise<unknown> } }).db;
   await db.transaction(async (tx) => {
-    for (const table of Object.values(INDEX_TABLES)) if (table.name !== 'search_text') await tx.execute(`DELETE FROM ${table.name}`);
+    for (const kind of TYPED_TABLES) await tx.execute(`DELETE FROM ${INDEX_TABLES[kind].name}`);
   });
   await timed('rebuild of an emptied index', defaultParameterSet(), () => store.reindex(defaultParameterSet()));
 } finally {

@@ -14,7 +14,7 @@ import {
   tokenRows,
   uriRows,
 } from './rows.js';
-import { normalizeText } from './values.js';
+import { textWords } from './values.js';
 
 export type * from './rows.js';
 
@@ -198,14 +198,22 @@ function addFullText(resource: Resource, plan: TypePlan, rows: IndexRows): void 
     const div = (resource.text as { div?: unknown } | undefined)?.div;
     if (typeof div === 'string') {
       const text = narrativeText(div);
-      if (text) rows.text.push({ param: '_text', value: normalizeText(text).slice(0, MAX_TEXT) });
+      const words = indexedWords(text);
+      if (words) rows.text.push({ param: '_text', value: words });
     }
   }
   if (plan.content) {
     const parts: string[] = [];
     collectStrings(resource, parts, 0);
-    if (parts.length) rows.text.push({ param: '_content', value: normalizeText(parts.join(' ')).slice(0, MAX_TEXT) });
+    const words = indexedWords(parts.join(' '));
+    if (words) rows.text.push({ param: '_content', value: words });
   }
+}
+
+/** The words of a text, space-separated, at most MAX_TEXT characters of them. */
+function indexedWords(text: string): string {
+  const words = textWords(text).join(' ');
+  return words.length <= MAX_TEXT ? words : words.slice(0, words.lastIndexOf(' ', MAX_TEXT) + 1 || MAX_TEXT).trimEnd();
 }
 
 function collectStrings(value: unknown, out: string[], depth: number): void {

@@ -2,6 +2,7 @@ import { invalid } from '../../fhir/errors.js';
 import type { ParsedSearch, SortKey } from '../parse.js';
 import { type BuildContext, buildContext, chooseDriver, type Clause, compartmentClause, type CompartmentScope, compileFilter, liveResource, matchConditions, TABLES } from './clauses.js';
 import { and, join, or, raw, type Sql, type SqlParam, sql } from './fragment.js';
+import type { TextSearch } from './text.js';
 
 /**
  * The SQL of one search page and of its total (one builder for every SQL backend). Pages are
@@ -14,6 +15,8 @@ export type { CompartmentScope } from './clauses.js';
 export interface PlanInput {
   tenant: string;
   search: ParsedSearch;
+  /** The backend's full-text index (`_text`, `_content`). */
+  textSearch: TextSearch;
   compartment?: CompartmentScope;
   now?: number;
 }
@@ -114,7 +117,7 @@ function orderBy(columns: readonly string[], keys: readonly Key[], backwards: bo
  * whether another page follows.
  */
 export function pageQuery(input: PlanInput, limit: number, position?: Position, offset = 0): { sql: Sql; keyCount: number } {
-  const ctx = buildContext(input.tenant, input.now);
+  const ctx = buildContext(input.tenant, input.now, input.textSearch);
   const keys = input.search.sort.map((key) => sortKey(ctx, key));
   const backwards = position?.direction === 'before';
   const tail = offset > 0 && !position ? sql` LIMIT ${limit} OFFSET ${offset}` : sql` LIMIT ${limit}`;
@@ -134,7 +137,7 @@ export function pageQuery(input: PlanInput, limit: number, position?: Position, 
 
 /** The number of matches (all pages). */
 export function countQuery(input: PlanInput): Sql {
-  const ctx = buildContext(input.tenant, input.now);
+  const ctx = buildContext(input.tenant, input.now, input.textSearch);
   return sql`SELECT COUNT(*) AS n FROM resource o WHERE ${whereOf(ctx, input, 'o')}`;
 }
 
@@ -148,12 +151,12 @@ export function countQuery(input: PlanInput): Sql {
 export function estimateQueries(input: PlanInput, size: number): { population: Sql; sample: Sql } {
   const types = typesOf(input.search);
   const candidates = () => {
-    const ctx = buildContext(input.tenant, input.now);
+    const ctx = buildContext(input.tenant, input.now, input.textSearch);
     const { driver } = chooseDriver(clausesOf(ctx, input));
     if (driver) return driver.set!(types);
     return sql`SELECT c.rkey FROM resource c WHERE ${liveResource(ctx, 'c', types)}`;
   };
-  const ctx = buildContext(input.tenant, input.now);
+  const ctx = buildContext(input.tenant, input.now, input.textSearch);
   const { probes } = chooseDriver(clausesOf(ctx, input));
   const pass = probes.length > 0 ? and(probes.map((p) => p.probe('o'))) : raw('1 = 1');
   return {

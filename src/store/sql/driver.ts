@@ -1,3 +1,5 @@
+import type { FullTextIndex } from './full-text.js';
+
 /**
  * The seam between the shared SQL store and a database engine. A backend folder (store/sqlite,
  * store/postgres) provides a SqlDatabase and a Dialect; everything else is shared.
@@ -51,6 +53,8 @@ export interface Dialect {
    * ends; absent where write transactions are serialised anyway (SQLite).
    */
   readonly advisoryLock?: string;
+  /** The full-text index of `_text` and `_content` (SQLite FTS5, PostgreSQL tsvector). */
+  readonly fullText: FullTextIndex;
   /** Whether an error is a unique-constraint violation. */
   isUniqueViolation(error: unknown): boolean;
   /** Whether an error means "the transaction lost a race; running it again may succeed". */

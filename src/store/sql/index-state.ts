@@ -55,7 +55,7 @@ export async function ensureIndexCurrent(db: SqlDatabase, parameters: SearchPara
     // Another process may have rebuilt it while this one waited for the lock.
     const state = await indexState(session);
     if (state.fingerprint === parameters.fingerprint) return undefined;
-    return rebuild(session, parameters, { ...options, ...onlyIfKnown(parameterChanges(state.identity, parameters)) });
+    return rebuild(session, parameters, { ...options, ...scopeOf(parameterChanges(state.identity, parameters)) });
   });
 }
 
@@ -64,8 +64,9 @@ export function reindexNow(db: SqlDatabase, parameters: SearchParameterSet, opti
   return db.exclusive(LOCK, (session) => rebuild(session, parameters, options));
 }
 
-function onlyIfKnown(changes: ReturnType<typeof parameterChanges>): Pick<ReindexOptions, 'only'> {
-  return changes ? { only: changes } : {};
+/** The changed parameters' rows, or every row, full text included. */
+function scopeOf(changes: ReturnType<typeof parameterChanges>): Pick<ReindexOptions, 'only' | 'fullText'> {
+  return changes ? { only: changes } : { fullText: true };
 }
 
 async function rebuild(db: SqlDatabase, parameters: SearchParameterSet, options: Omit<ReindexOptions, 'registry'>): Promise<ReindexResult> {

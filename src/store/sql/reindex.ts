@@ -3,8 +3,9 @@ import { extractIndex } from '../../search/extract.js';
 import type { ParameterChanges } from '../../search/parameter-changes.js';
 import type { SearchParamRegistry } from '../../search/parameters.js';
 import type { Dialect, SqlDatabase, SqlExecutor, SqlValue } from './driver.js';
-import { insertRows, tableValues, withoutNul } from './search-index.js';
-import { INDEX_TABLES, type IndexTableName } from './search-schema.js';
+import type { FullTextRow } from './full-text.js';
+import { fullTextRows, insertRows, tableValues, withoutNul } from './search-index.js';
+import { INDEX_TABLES, TYPED_TABLES, type TypedTableName } from './search-schema.js';
 
 /**
  * Rebuilds the search index rows of every current resource from its stored JSON, in batches of
@@ -54,10 +55,9 @@ export async function reindex(db: SqlDatabase, options: ReindexOptions): Promise
   if (types?.length === 0 || options.only?.codes.size === 0) return { resources: 0, total: 0, changed: 0, elapsedMs: 0, finished: true };
   const [{ n }] = await db.query<{ n: number | string }>(`SELECT COUNT(*) AS n FROM resource WHERE deleted = 0${typeFilter(types)}`, [...(types ?? [])]);
   const progress: ReindexProgress = { resources: 0, total: Number(n), changed: 0, elapsedMs: 0, finished: false };
-  const tables = (Object.keys(INDEX_TABLES) as IndexTableName[]).filter((kind) => kind !== 'text' || options.fullText);
   let after = 0;
   for (;;) {
-    const batch = await db.transaction((tx) => reindexBatch(tx, db.dialect, after, tables, options));
+    const batch = await db.transaction((tx) => reindexBatch(tx, db.dialect, after, options));
     if (!batch) break;
     after = batch.last;
     progress.resources += batch.count;
@@ -75,7 +75,6 @@ async function reindexBatch(
   tx: SqlExecutor,
   dialect: Dialect,
   after: number,
-  tables: readonly IndexTableName[],
   options: ReindexOptions,
 ): Promise<{ last: number; count: number; changed: number } | undefined> {
   // Locked (PostgreSQL) until the batch commits: a concurrent write of one of these resources
@@ -91,7 +90,8 @@ async function reindexBatch(
   ).map((r) => ({ ...r, rkey: Number(r.rkey), seq: Number(r.seq) }));
   if (resources.length === 0) return undefined;
   const json = await versionJson(tx, resources.map((r) => r.seq));
-  const fresh = new Map<IndexTableName, Map<number, SqlValue[][]>>(tables.map((kind) => [kind, new Map()]));
+  const fresh = new Map<TypedTableName, Map<number, SqlValue[][]>>(TYPED_TABLES.map((kind) => [kind, new Map()]));
+  const fullText: FullTextRow[] = [];
   for (const r of resources) {
     const text = json.get(r.seq);
     if (text === undefined) continue;
@@ -102,11 +102,12 @@ async function reindexBatch(
       ...(options.only ? { params: options.only.codes } : {}),
     });
     for (const [kind, values] of tableValues(rows)) fresh.get(kind)?.set(r.rkey, values.map((row) => row.map(withoutNul)));
+    fullText.push(...fullTextRows({ rkey: r.rkey, tenant: r.tenant, resourceType: r.type }, rows));
   }
   const low = resources[0].rkey;
   const high = resources[resources.length - 1].rkey;
   const changed = new Set<number>();
-  for (const kind of tables) {
+  for (const kind of TYPED_TABLES) {
     const wanted = fresh.get(kind)!;
     const stored = await storedRows(tx, kind, low, high, params);
     const stale = resources.map((r) => r.rkey).filter((rkey) => !sameRows(stored.get(rkey), wanted.get(rkey)));
@@ -124,6 +125,11 @@ async function reindexBatch(
     }
     await insertRows(tx, kind, inserts);
   }
+  // Full-text rows depend on the resource alone: rewritten, not compared (the index cannot be read back).
+  if (options.fullText) {
+    await dialect.fullText.remove(tx, resources.map((r) => r.rkey));
+    await dialect.fullText.insert(tx, fullText);
+  }
   return { last: high, count: resources.length, changed: changed.size };
 }
 
@@ -138,7 +144,7 @@ async function versionJson(tx: SqlExecutor, seqs: readonly number[]): Promise<Ma
 }
 
 /** The rows a table holds for the resources in [low, high], by rkey, as value lists (param first). */
-async function storedRows(tx: SqlExecutor, kind: IndexTableName, low: number, high: number, params: readonly string[] | undefined): Promise<Map<number, SqlValue[][]>> {
+async function storedRows(tx: SqlExecutor, kind: TypedTableName, low: number, high: number, params: readonly string[] | undefined): Promise<Map<number, SqlValue[][]>> {
   const table = INDEX_TABLES[kind];
   const columns = ['rkey', 'param', ...table.columns.map(([name]) => name)];
   const rows = await tx.query<Record<string, SqlValue>>(`SELECT ${columns.join(', ')} FROM ${table.name} WHERE rkey >= ? AND rkey <= ?${paramFilter(params)}`, [

@@ -1,4 +1,5 @@
 import type { Dialect, SqlExecutor } from './driver.js';
+import { copyFullText } from './full-text-migration.js';
 import { searchIndexStatements } from './search-schema.js';
 
 /**
@@ -9,6 +10,8 @@ export interface Migration {
   version: number;
   name: string;
   statements: (dialect: Dialect) => string[];
+  /** Moves existing data, after the statements, in the same transaction. */
+  data?: (tx: SqlExecutor, dialect: Dialect) => Promise<void>;
 }
 
 export const migrations: Migration[] = [
@@ -58,20 +61,32 @@ export const migrations: Migration[] = [
     // index was built with (store/sql/index-state.ts).
     statements: () => [`CREATE TABLE kiln_setting (name TEXT PRIMARY KEY, value TEXT NOT NULL)`],
   },
+  {
+    version: 4,
+    name: 'full-text index',
+    // SQLite FTS5 / PostgreSQL tsvector with GIN, filled from migration 2's search_text (kept).
+    statements: (d) => [...d.fullText.create],
+    data: copyFullText,
+  },
 ];
 
 const ledger = `CREATE TABLE IF NOT EXISTS kiln_migration (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)`;
 
-/** Applies the migrations not yet recorded, each in its own transaction step. Returns how many ran. */
-export async function migrate(db: { transaction<T>(work: (tx: SqlExecutor) => Promise<T>): Promise<T>; dialect: Dialect }, beforeEach?: (tx: SqlExecutor) => Promise<void>): Promise<number> {
+/** Applies the migrations (of `list`, default all) not yet recorded, in one transaction. Returns how many ran. */
+export async function migrate(
+  db: { transaction<T>(work: (tx: SqlExecutor) => Promise<T>): Promise<T>; dialect: Dialect },
+  beforeEach?: (tx: SqlExecutor) => Promise<void>,
+  list: readonly Migration[] = migrations,
+): Promise<number> {
   return db.transaction(async (tx) => {
     if (beforeEach) await beforeEach(tx);
     await tx.execute(ledger);
     const applied = new Set((await tx.query<{ version: number }>('SELECT version FROM kiln_migration')).map((r) => Number(r.version)));
     let count = 0;
-    for (const migration of migrations) {
+    for (const migration of list) {
       if (applied.has(migration.version)) continue;
       for (const statement of migration.statements(db.dialect)) await tx.execute(statement);
+      if (migration.data) await migration.data(tx, db.dialect);
       await tx.execute('INSERT INTO kiln_migration (version, name, applied_at) VALUES (?, ?, ?)', [migration.version, migration.name, new Date().toISOString()]);
       count++;
     }

@@ -1,6 +1,6 @@
 import { FhirError } from '../../fhir/errors.js';
 import type { HistoryPage, HistoryQuery, NewVersion, SearchPage, SearchQuery, Store, StoredVersion, StoreReader, StoreTransaction, WriteMethod } from '../types.js';
-import type { SqlDatabase, SqlExecutor, SqlValue } from './driver.js';
+import type { Dialect, SqlDatabase, SqlExecutor, SqlValue } from './driver.js';
 import { clearIndex, writeIndex } from './search-index.js';
 import { runSearch } from './search-store.js';
 import { afterCommit, noteWrite } from './statistics.js';
@@ -45,7 +45,11 @@ function toStoredVersion(row: VersionRow): StoredVersion {
 
 /** Reads shared by the store (outside transactions) and by transactions. */
 class SqlReader implements StoreReader {
-  constructor(protected readonly sql: SqlExecutor, private readonly lockSuffix = '') {}
+  constructor(
+    protected readonly sql: SqlExecutor,
+    protected readonly dialect: Dialect,
+    private readonly lockSuffix = '',
+  ) {}
 
   async readCurrent(tenant: string, resourceType: string, id: string): Promise<StoredVersion | undefined> {
     const rows = await this.sql.query<VersionRow>(
@@ -80,7 +84,7 @@ class SqlReader implements StoreReader {
   }
 
   search(tenant: string, query: SearchQuery): Promise<SearchPage> {
-    return runSearch(this.sql, tenant, query);
+    return runSearch(this.sql, this.dialect, tenant, query);
   }
 
   async history(tenant: string, query: HistoryQuery): Promise<HistoryPage> {
@@ -136,7 +140,7 @@ class SqlTransaction extends SqlReader implements StoreTransaction {
     private readonly db: SqlDatabase,
     private readonly registry: SearchParamRegistry,
   ) {
-    super(sql, db.dialect.forUpdate);
+    super(sql, db.dialect, db.dialect.forUpdate);
   }
 
   readCurrentForUpdate(tenant: string, resourceType: string, id: string): Promise<StoredVersion | undefined> {
@@ -169,10 +173,10 @@ class SqlTransaction extends SqlReader implements StoreTransaction {
       [tenant, version.resourceType, version.id, versionNumber, inserted[0].seq as SqlValue, version.lastUpdated, version.deleted ? 1 : 0],
     );
     // Search index rows of the current version, in this same transaction (docs/search.md).
-    if (versionNumber > 1) await clearIndex(this.sql, rkey);
+    if (versionNumber > 1) await clearIndex(this.sql, this.dialect, rkey);
     if (!version.deleted) {
       const resource = version.resource ?? (version.json ? (JSON.parse(version.json) as Resource) : undefined);
-      if (resource) await writeIndex(this.sql, { rkey, tenant, resourceType: version.resourceType }, resource, version.baseUrls ?? [], this.registry);
+      if (resource) await writeIndex(this.sql, this.dialect, { rkey, tenant, resourceType: version.resourceType }, resource, version.baseUrls ?? [], this.registry);
     }
   }
 }
@@ -194,7 +198,7 @@ export class SqlStore extends SqlReader implements Store {
   private parameters: SearchParameterSet = defaultParameterSet();
 
   constructor(private readonly db: SqlDatabase, options: SqlStoreOptions = {}) {
-    super(db);
+    super(db, db.dialect);
     this.retries = options.retries ?? 5;
   }
 
