@@ -1,5 +1,6 @@
 // The conditional parts of a transaction, resolved before any of its writes
-// (http.html#trules): ifNoneExist, conditional update/patch URLs and conditional references.
+// (http.html#trules): ifNoneExist and conditional update/patch URLs; and the search behind
+// conditional references (bundle-references.ts decides when those are resolved).
 import { invalid, notFound, preconditionFailed } from '../fhir/errors.js';
 import type { BundleEntry } from '../fhir/types.js';
 import type { SearchParamRegistry } from '../search/parameters.js';
@@ -13,7 +14,7 @@ import { newResourceId } from './write.js';
 export interface ResolvedEntries {
   /** Server-assigned ids of the creates. */
   assignedIds: Map<number, string>;
-  /** fullUrl (and conditional reference text) → `Type/id`, for rewriting references. */
+  /** fullUrl → `Type/id`, for rewriting references. */
   identities: Map<string, string>;
   /** Entries already answered: a conditional create whose criteria matched. */
   answered: Map<number, FhirResponse>;
@@ -26,7 +27,6 @@ export interface ResolvedEntries {
  */
 export async function resolveEntries(
   ctx: InteractionContext,
-  outer: FhirRequest,
   requests: FhirRequest[],
   entries: BundleEntry[],
   fail: (error: unknown, index: number) => unknown,
@@ -40,8 +40,6 @@ export async function resolveEntries(
       throw fail(error, index);
     }
   }
-  const references = await conditionalReferences(ctx.searchParameters, tx, outer, requests.map((r) => r.body));
-  for (const [text, identity] of references) resolved.identities.set(text, identity);
   return resolved;
 }
 
@@ -113,8 +111,7 @@ export async function conditionalReferences(
   bodies: unknown[],
   cache = new Map<string, string>(),
 ): Promise<Map<string, string>> {
-  const texts = new Set<string>();
-  for (const body of bodies) collect(body, texts);
+  const texts = conditionalReferenceTexts(bodies);
   const resolved = new Map<string, string>();
   for (const text of texts) {
     let identity = cache.get(text);
@@ -128,6 +125,13 @@ export async function conditionalReferences(
     resolved.set(text, identity);
   }
   return resolved;
+}
+
+/** The conditional references (`Type?criteria`) anywhere in these bodies. */
+export function conditionalReferenceTexts(bodies: unknown[]): Set<string> {
+  const texts = new Set<string>();
+  for (const body of bodies) collect(body, texts);
+  return texts;
 }
 
 function collect(node: unknown, out: Set<string>): void {

@@ -133,6 +133,11 @@ export interface StoreTransaction extends StoreReader {
    * of them cannot both find no match and both create). A no-op where writers are serialised.
    */
   lock(key: string): Promise<void>;
+  /**
+   * Runs `work` and then undoes every write it made (a savepoint rolled back), returning what it
+   * returned, or its error: to learn what some writes would lead to without keeping them.
+   */
+  tentatively<T>(work: () => Promise<T>): Promise<T>;
 }
 
 /** How an index rebuild reports (`Store.useSearchParameters`, `kiln reindex`). */

@@ -134,6 +134,7 @@ function decodeCursor(cursor: string): number {
 class SqlTransaction extends SqlReader implements StoreTransaction {
   /** Set when a write lost a race, however the caller wraps or handles the error it got. */
   lostRace = false;
+  private savepoints = 0;
 
   constructor(
     sql: SqlExecutor,
@@ -145,6 +146,17 @@ class SqlTransaction extends SqlReader implements StoreTransaction {
 
   readCurrentForUpdate(tenant: string, resourceType: string, id: string): Promise<StoredVersion | undefined> {
     return this.readCurrentLocked(tenant, resourceType, id);
+  }
+
+  async tentatively<T>(work: () => Promise<T>): Promise<T> {
+    const savepoint = `kiln_tentative_${++this.savepoints}`;
+    await this.sql.execute(`SAVEPOINT ${savepoint}`);
+    try {
+      return await work();
+    } finally {
+      await this.sql.execute(`ROLLBACK TO SAVEPOINT ${savepoint}`);
+      await this.sql.execute(`RELEASE SAVEPOINT ${savepoint}`);
+    }
   }
 
   async lock(key: string): Promise<void> {
