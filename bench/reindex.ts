@@ -1,9 +1,10 @@
 /**
- * Search index rebuild speed: `node --import tsx bench/reindex.ts [--resources N] [--backend sqlite|postgres] [--pg-url URL]`.
- * Loads about N synthetic resources at the store level (default 100,000), then times three
- * rebuilds: a server starting with one added parameter (most Observations gain a row), `kiln
- * reindex` when nothing changed (every row read and compared), and a rebuild of an emptied index
- * (every row written).
+ * Search index upkeep: `node --import tsx bench/reindex.ts [--resources N] [--backend sqlite|postgres] [--pg-url URL]`.
+ * Loads about N synthetic resources at the store level (default 100,000), then times `_content`
+ * searches on the full-text index and four rebuilds: a server starting with an added Patient
+ * parameter, then with an added Observation parameter (most resources gain a row), `kiln reindex`
+ * when nothing changed (every row read and compared, full text rewritten), and a rebuild of an
+ * emptied index (every row written).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -64,6 +65,38 @@ async function load(): Promise<number> {
   return written;
 }
 
+const eyeColour = {
+  resourceType: 'SearchParameter',
+  url: 'http://example.org/SearchParameter/eye-colour',
+  code: 'eye-colour',
+  base: ['Patient'],
+  type: 'string',
+  expression: "Patient.extension.where(url='http://example.org/eye-colour').value",
+};
+
+/** p50 and max of 15 runs of a few `_content`/`_text` searches (page of 20, estimated total). */
+async function textSearches(): Promise<void> {
+  const { parseSearch } = await import('../src/search/parse.js');
+  for (const [type, query] of [
+    ['Observation', [['_content', 'glucose']]],
+    ['Condition', [['_content', 'diab']]],
+    ['Patient', [['_content', 'boston']]],
+    ['Encounter', [['_content', 'emergency room']]],
+    ['Observation', [['_content', 'zzzz']]],
+  ] as [string, [string, string][]][]) {
+    const search = parseSearch(query, type);
+    const times: number[] = [];
+    let total = 0;
+    for (let i = 0; i < 15; i++) {
+      const start = performance.now();
+      total = (await store.search('', { search, count: 20, total: 'estimate' })).total ?? 0;
+      times.push(performance.now() - start);
+    }
+    times.sort((a, b) => a - b);
+    console.log(`${`${type}?${query.map(([k, v]) => `${k}=${v}`).join('&')}`.padEnd(44)} ~${total} matches: p50 ${times[7].toFixed(2)} ms, max ${times[14].toFixed(2)} ms`);
+  }
+}
+
 async function timed(label: string, set: SearchParameterSet, run: () => Promise<{ resources: number; changed: number; elapsedMs: number } | undefined>): Promise<void> {
   const result = await run();
   if (!result) throw new Error(`${label}: nothing was rebuilt`);
@@ -76,10 +109,14 @@ try {
   const started = performance.now();
   const count = await load();
   console.log(`${backend}: loaded ${count} resources in ${((performance.now() - started) / 1000).toFixed(0)} s`);
+  await textSearches();
+  const patientOnly = searchParameterSet([eyeColour]);
+  await timed('start-up with an added Patient parameter', patientOnly, () => store.useSearchParameters(patientOnly));
   const added = searchParameterSet([
+    eyeColour,
     { resourceType: 'SearchParameter', url: 'http://example.org/SearchParameter/obs-status-string', code: 'status-string', base: ['Observation'], type: 'string', expression: 'Observation.status' },
   ]);
-  await timed('start-up with one added parameter', added, () => store.useSearchParameters(added));
+  await timed('start-up with an added Observation parameter', added, () => store.useSearchParameters(added));
   await timed('kiln reindex, nothing changed (full text too)', added, () => store.reindex(added, { fullText: true }));
   const db = (store as unknown as { db: { transaction(work: (tx: { execute(sql: string): Promise<number> }) => Promise<unknown>): Promise<unknown> } }).db;
   await db.transaction(async (tx) => {

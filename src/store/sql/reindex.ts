@@ -112,8 +112,9 @@ async function reindexBatch(
     const stored = await storedRows(tx, kind, low, high, params);
     const stale = resources.map((r) => r.rkey).filter((rkey) => !sameRows(stored.get(rkey), wanted.get(rkey)));
     if (stale.length === 0) continue;
-    for (let i = 0; i < stale.length; i += CHUNK) {
-      const part = stale.slice(i, i + CHUNK);
+    const holding = stale.filter((rkey) => stored.has(rkey));
+    for (let i = 0; i < holding.length; i += CHUNK) {
+      const part = holding.slice(i, i + CHUNK);
       await tx.execute(`DELETE FROM ${INDEX_TABLES[kind].name} WHERE rkey IN (${placeholders(part.length)})${paramFilter(params)}`, [...part, ...(params ?? [])]);
     }
     const byKey = new Map(resources.map((r) => [r.rkey, r]));
