@@ -77,10 +77,10 @@ async function reindexBatch(
   after: number,
   options: ReindexOptions,
 ): Promise<{ last: number; count: number; changed: number } | undefined> {
-  // Locked (PostgreSQL) until the batch commits: a concurrent write of one of these resources
-  // waits, and then indexes its own new version after this batch.
   const types = options.only?.types;
   const params = options.only ? [...options.only.codes] : undefined;
+  // Locked (PostgreSQL) until the batch commits: a concurrent write of one of these resources
+  // waits, and then indexes its own new version after this batch.
   const resources = (
     await tx.query<Current>(`SELECT rkey, tenant, type, seq FROM resource WHERE rkey > ? AND deleted = 0${typeFilter(types)} ORDER BY rkey LIMIT ?${dialect.forUpdate}`, [
       after,
