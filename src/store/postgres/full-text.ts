@@ -21,7 +21,9 @@ export const postgresFullText: FullTextIndex = {
   create: [
     `CREATE TABLE ${TABLE} (rkey BIGINT NOT NULL, tenant TEXT NOT NULL, type TEXT NOT NULL, param TEXT COLLATE "C" NOT NULL, words tsvector NOT NULL)`,
     `CREATE INDEX ${TABLE}_rkey ON ${TABLE} (rkey, param)`,
-    `CREATE INDEX ${TABLE}_words ON ${TABLE} USING GIN (words)`,
+    // Without the pending list: with it, every search scans up to 4 MB of not yet merged entries,
+    // and the planner, counting them, preferred a sequential scan (6-10 ms against under 1 ms).
+    `CREATE INDEX ${TABLE}_words ON ${TABLE} USING GIN (words) WITH (fastupdate = off)`,
   ],
 
   async insert(executor, rows) {
