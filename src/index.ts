@@ -12,6 +12,8 @@ import type { InteractionContext } from './interactions/types.js';
 import { buildApp } from './server/app.js';
 import { loggerOptions } from './server/logger.js';
 import { openStore } from './store/open.js';
+import { indexUpkeep } from './store/index-upkeep.js';
+import { searchParameterSet } from './search/parameter-set.js';
 import type { Store } from './store/types.js';
 import { createJsonSchemaValidator } from './validation/json-schema-validator.js';
 import type { Validator } from './validation/types.js';
@@ -30,6 +32,8 @@ export { SqlStore } from './store/sql/sql-store.js';
 export { openSqliteStore } from './store/sqlite/index.js';
 export { createJsonSchemaValidator } from './validation/json-schema-validator.js';
 export { resourceTypesFor } from './fhir/resource-types.js';
+export { searchParameterSet, defaultParameterSet, type SearchParameterSet } from './search/parameter-set.js';
+export { SearchParameterError, type SearchParameterSource } from './search/custom-parameters.js';
 
 /** PostgreSQL store (loaded on demand, so that SQLite users never load the pg driver). */
 export async function openPostgresStore(...args: Parameters<typeof import('./store/postgres/index.js').openPostgresStore>) {
@@ -65,18 +69,29 @@ export async function createKiln(overrides: KilnOverrides = {}, components: Part
   const config = mergeConfig(defaultConfig(), overrides);
   checkAnonymousBinding(config);
   const auth = createAuth(config, components);
+  const parameters = searchParameterSet(config.search.parameters);
   const store = components.store ?? (await openStore(config));
   const context: InteractionContext = {
     store,
     validator: components.validator ?? createJsonSchemaValidator(config.fhirVersion),
     config,
     resourceTypes: resourceTypesFor(config.fhirVersion),
+    get searchParameters() {
+      return parameters.registry;
+    },
     now: () => new Date(),
     authorizer: auth.authorizer,
     capabilitySecurity: () => auth.security.capabilitySecurity(),
   };
   let baseUrl = config.baseUrl ?? `http://${config.host}:${config.port}`;
   const app = buildApp({ context, baseUrl: () => baseUrl, logger: loggerOptions(config), auth });
+  try {
+    // Before serving: no search may answer from rows that other definitions made.
+    await store.useSearchParameters?.(parameters, indexUpkeep(config, app.log));
+  } catch (error) {
+    if (!components.store) await store.close();
+    throw error;
+  }
   let closed: Promise<void> | undefined;
   return {
     config,

@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, settings } from '../config/load.js';
 import { generateCommand } from './generate.js';
 import { migrateCommand } from './migrate.js';
+import { reindexCommand } from './reindex.js';
 import { serve } from './serve.js';
 import { tokenCommand, tokenOptions, tokenUsage } from './token.js';
 
@@ -12,6 +13,7 @@ Usage: kiln <command> [options]
 Commands:
   serve        start the FHIR server (default)
   migrate      create or upgrade the database schema, then exit
+  reindex      rebuild the search index of every resource (e.g. after changing search parameters), then exit
   generate     write synthetic FHIR data (kiln generate --help)
   token        mint a bearer token for dev mode (options below)
   help         show this help
@@ -54,6 +56,8 @@ export async function main(argv: string[]): Promise<number> {
         return await serve(config);
       case 'migrate':
         return await migrateCommand(config);
+      case 'reindex':
+        return await reindexCommand(config);
       case 'token':
         return await tokenCommand(config, flags);
       default:

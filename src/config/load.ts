@@ -22,6 +22,7 @@ export function defaultConfig(): KilnConfig {
       maxPageSize: 1000,
       maxConditionalDeletes: 1,
     },
+    search: { parameters: [] },
     logging: { level: 'info', pretty: Boolean(process.stdout.isTTY) },
     auth: defaultAuthConfig(),
     tenancy: { enabled: false, claim: 'custom:tenantId' },
@@ -86,6 +87,7 @@ export const settings = [
   { flag: 'default-page-size', env: 'KILN_DEFAULT_PAGE_SIZE', help: 'page size without _count (default 20)', set: (v: string) => ({ limits: { defaultPageSize: integer('default-page-size', v) } }) },
   { flag: 'max-page-size', env: 'KILN_MAX_PAGE_SIZE', help: 'largest _count honoured (default 1000)', set: (v: string) => ({ limits: { maxPageSize: integer('max-page-size', v) } }) },
   { flag: 'max-conditional-deletes', env: 'KILN_MAX_CONDITIONAL_DELETES', help: 'most resources one conditional delete may delete (default 1: several matches are a 412)', set: (v: string) => ({ limits: { maxConditionalDeletes: integer('max-conditional-deletes', v) } }) },
+  { flag: 'search-parameters', env: 'KILN_SEARCH_PARAMETERS', help: 'custom SearchParameter JSON files (each a SearchParameter or a Bundle), comma-separated', set: (v: string) => ({ search: { parameters: list(v) } }) },
   { flag: 'log-level', env: 'KILN_LOG_LEVEL', help: 'fatal|error|warn|info|debug|trace|silent (default info)', set: (v: string) => ({ logging: { level: v } }) },
   { flag: 'auth-mode', env: 'KILN_AUTH_MODE', help: 'none (default, loopback only) | jwt | dev', set: (v: string) => ({ auth: { mode: v as AuthMode } }) },
   { flag: 'allow-anonymous', env: 'KILN_ALLOW_ANONYMOUS', boolean: true, help: "allow auth mode 'none' on a non-loopback address", set: (v: string) => ({ allowAnonymous: boolean('allow-anonymous', v) }) },
@@ -140,6 +142,7 @@ function validateConfig(config: KilnConfig): KilnConfig {
   for (const [name, value] of Object.entries(config.limits)) {
     if (!Number.isInteger(value) || value < 1) throw new ConfigError(`limits.${name} must be a positive whole number`);
   }
+  if (!Array.isArray(config.search.parameters)) throw new ConfigError('search.parameters must be a list of file paths or SearchParameter resources');
   validateAuthConfig(config);
   return config;
 }

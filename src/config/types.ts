@@ -1,4 +1,5 @@
 import type { FhirVersion } from '../fhir/types.js';
+import type { SearchParameterSource } from '../search/custom-parameters.js';
 
 /** The one typed configuration object: defaults < config file < environment < CLI flags. */
 export interface KilnConfig {
@@ -39,6 +40,13 @@ export interface KilnConfig {
     level: string;
     /** Human-readable logs (default: when stdout is a terminal). */
     pretty: boolean;
+  };
+  search: {
+    /**
+     * Custom SearchParameters: paths of JSON files (each a SearchParameter or a Bundle of them),
+     * or the resources themselves. They add to, or replace (same base and code), HL7's R4 set.
+     */
+    parameters: SearchParameterSource[];
   };
   /** Authentication and authorization (docs/security.md). */
   auth: AuthConfig;

@@ -2,6 +2,7 @@
 // the types its search criteria look into (chains, _has), the types its conditional parts search
 // (If-None-Exist, conditional update/patch/delete, conditional references, also inside Bundles).
 import type { Bundle, BundleEntry } from '../fhir/types.js';
+import type { SearchParamRegistry } from '../search/parameters.js';
 import { parseSearch, type SearchFilter } from '../search/parse.js';
 import type { Route } from './route.js';
 import { searchParameters } from './search-request.js';
@@ -20,11 +21,11 @@ export function isSearch(request: FhirRequest, target: Route): boolean {
  * search permission, and is searched only within the caller's reach for it: a match or a miss
  * would otherwise tell the caller something about resources it may not see.
  */
-export function searchedTypes(request: FhirRequest, target: Route): Set<string> {
+export function searchedTypes(registry: SearchParamRegistry, request: FhirRequest, target: Route): Set<string> {
   const types = new Set<string>();
   if (isSearch(request, target)) {
     const resourceType = 'resourceType' in target && target.resourceType !== '*' ? target.resourceType : undefined;
-    linkedTypes(request, resourceType, types);
+    linkedTypes(registry, request, resourceType, types);
   } else if (target.kind === 'type') {
     if (request.method !== 'POST' || request.headers['if-none-exist'] !== undefined) types.add(target.resourceType);
     conditionalReferences(request.body, types);
@@ -36,10 +37,10 @@ export function searchedTypes(request: FhirRequest, target: Route): Set<string> 
   return types;
 }
 
-function linkedTypes(request: FhirRequest, resourceType: string | undefined, out: Set<string>): void {
+function linkedTypes(registry: SearchParamRegistry, request: FhirRequest, resourceType: string | undefined, out: Set<string>): void {
   let clauses;
   try {
-    clauses = parseSearch(searchParameters(request), resourceType, { baseUrls: [request.baseUrl] }).clauses;
+    clauses = parseSearch(searchParameters(request), resourceType, { registry, baseUrls: [request.baseUrl] }).clauses;
   } catch {
     return; // the search itself answers the malformed request with a 400
   }

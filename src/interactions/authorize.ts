@@ -37,7 +37,7 @@ export async function authorized(ctx: InteractionContext, request: FhirRequest, 
   if (!decision.allowed) throw forbidden(decision.reason ?? 'The caller is not allowed to do this');
   const caller = callerAccess(authorizer, principal, request);
   // Refused before anything runs (for a Bundle, before any entry) when a searched type is not searchable at all.
-  for (const type of searchedTypes(request, target)) caller.searchLimit(type);
+  for (const type of searchedTypes(ctx.searchParameters, request, target)) caller.searchLimit(type);
   const own: InteractionContext = { ...ctx, checkWrite: undefined, searchRestriction: { linked: (type) => caller.searchLimit(type) } };
 
   if (isSearch(request, target)) return searchWithin(own, request, target, decision, caller, run);

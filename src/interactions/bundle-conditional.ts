@@ -1,7 +1,9 @@
 // The conditional parts of a transaction, resolved before any of its writes
-// (http.html#trules): ifNoneExist, conditional update/patch URLs and conditional references.
+// (http.html#trules): ifNoneExist and conditional update/patch URLs; and the search behind
+// conditional references (bundle-references.ts decides when those are resolved).
 import { invalid, notFound, preconditionFailed } from '../fhir/errors.js';
 import type { BundleEntry } from '../fhir/types.js';
+import type { StoreTransaction } from '../store/types.js';
 import { describe, lockCriteria, parseConditionalReference, type Searcher, searcher, singleMatch } from './conditional.js';
 import { writeResponse } from './respond.js';
 import { parseRoute } from './route.js';
@@ -11,7 +13,7 @@ import { newResourceId } from './write.js';
 export interface ResolvedEntries {
   /** Server-assigned ids of the creates. */
   assignedIds: Map<number, string>;
-  /** fullUrl (and conditional reference text) → `Type/id`, for rewriting references. */
+  /** fullUrl → `Type/id`, for rewriting references. */
   identities: Map<string, string>;
   /** Entries already answered: a conditional create whose criteria matched. */
   answered: Map<number, FhirResponse>;
@@ -24,7 +26,6 @@ export interface ResolvedEntries {
  */
 export async function resolveEntries(
   ctx: InteractionContext,
-  outer: FhirRequest,
   requests: FhirRequest[],
   entries: BundleEntry[],
   fail: (error: unknown, index: number) => unknown,
@@ -33,18 +34,22 @@ export async function resolveEntries(
   const resolved: ResolvedEntries = { assignedIds: new Map(), identities: new Map(), answered: new Map() };
   for (const [index, request] of requests.entries()) {
     try {
-      await resolveEntry(ctx, request, index, entries[index].fullUrl, resolved);
+      await resolveEntry(ctx, tx, request, index, entries[index].fullUrl, resolved);
     } catch (error) {
       throw fail(error, index);
     }
   }
-  const references = await conditionalReferences(searcher(ctx, tx), outer, requests.map((r) => r.body));
-  for (const [text, identity] of references) resolved.identities.set(text, identity);
   return resolved;
 }
 
-async function resolveEntry(ctx: InteractionContext, request: FhirRequest, index: number, fullUrl: string | undefined, resolved: ResolvedEntries): Promise<void> {
-  const store = ctx.tx!;
+async function resolveEntry(
+  ctx: InteractionContext,
+  store: StoreTransaction,
+  request: FhirRequest,
+  index: number,
+  fullUrl: string | undefined,
+  resolved: ResolvedEntries,
+): Promise<void> {
   const target = parseRoute(request.path, ctx.resourceTypes);
   if (target.kind !== 'type') {
     if ((request.method === 'PUT' || request.method === 'PATCH') && target.kind === 'instance' && fullUrl) resolved.identities.set(fullUrl, `${target.resourceType}/${target.id}`);
@@ -99,8 +104,7 @@ function conditionalQueryOf(text: string): [string, string][] {
  * calls (a batch resolves entry by entry).
  */
 export async function conditionalReferences(store: Searcher, request: FhirRequest, bodies: unknown[], cache = new Map<string, string>()): Promise<Map<string, string>> {
-  const texts = new Set<string>();
-  for (const body of bodies) collect(body, texts);
+  const texts = conditionalReferenceTexts(bodies);
   const resolved = new Map<string, string>();
   for (const text of texts) {
     let identity = cache.get(text);
@@ -114,6 +118,13 @@ export async function conditionalReferences(store: Searcher, request: FhirReques
     resolved.set(text, identity);
   }
   return resolved;
+}
+
+/** The conditional references (`Type?criteria`) anywhere in these bodies. */
+export function conditionalReferenceTexts(bodies: unknown[]): Set<string> {
+  const texts = new Set<string>();
+  for (const body of bodies) collect(body, texts);
+  return texts;
 }
 
 function collect(node: unknown, out: Set<string>): void {

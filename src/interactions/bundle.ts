@@ -4,6 +4,7 @@ import { outcomeForError } from '../fhir/operation-outcome.js';
 import type { Bundle, BundleEntry } from '../fhir/types.js';
 import { bundleJson, type EntryText } from './bundle-json.js';
 import { conditionalReferences, resolveEntries } from './bundle-conditional.js';
+import { transactionReferences } from './bundle-references.js';
 import { searcher } from './conditional.js';
 import { entryRequest, responseEntry, statusLine } from './bundle-entry.js';
 import { create } from './create.js';
@@ -75,29 +76,43 @@ async function transaction(ctx: InteractionContext, outer: FhirRequest, entries:
     const txCtx: InteractionContext = { ...ctx, tx };
     // Bodies are rewritten in place: work on copies, so that a transaction run again starts afresh.
     const requests = entries.map((entry, index) => entryRequest(entry.resource ? { ...entry, resource: structuredClone(entry.resource) } : entry, index, outer));
-    // Conditional creates, URLs and references are resolved before any write (http.html#trules).
-    const { assignedIds, identities, answered } = await resolveEntries(txCtx, outer, requests, entries, entryFailure);
-    for (const request of requests) {
-      if (request.body && typeof request.body === 'object') rewriteReferences(request.body, identities);
-    }
+    // Conditional creates and URLs are resolved before any write (http.html#trules).
+    const { assignedIds, identities, answered } = await resolveEntries(txCtx, requests, entries, entryFailure);
+    rewriteAll(requests, identities);
     checkNoOverlap(requests);
     const order = requests.map((_, index) => index).sort((a, b) => phase[requests[a].method] - phase[requests[b].method] || a - b);
-    for (const index of order) {
-      const request = requests[index];
-      try {
-        const target = parseRoute(request.path, ctx.resourceTypes);
-        const response =
-          answered.get(index) ??
-          (request.method === 'POST' && target.kind === 'type'
-            ? await authorized(txCtx, request, target, (checked) => create(checked, request, target.resourceType, assignedIds.get(index)))
-            : await route(txCtx, request));
-        results[index] = responseEntry(response, outer.baseUrl);
-      } catch (error) {
-        throw entryFailure(error, index);
-      }
-    }
+    const run = (runCtx: InteractionContext, runRequests: FhirRequest[]) => runEntries(runCtx, runRequests, order, assignedIds, answered);
+    rewriteAll(requests, await transactionReferences(txCtx, outer, requests, answered, run));
+    const responses = await run(txCtx, requests);
+    responses.forEach((response, index) => (results[index] = responseEntry(response, outer.baseUrl)));
   });
   return results;
+}
+
+/** The entries, in processing order; the responses in the entries' order. */
+async function runEntries(ctx: InteractionContext, requests: FhirRequest[], order: number[], assignedIds: Map<number, string>, answered: Map<number, FhirResponse>): Promise<FhirResponse[]> {
+  const responses: FhirResponse[] = new Array(requests.length);
+  for (const index of order) {
+    const request = requests[index];
+    try {
+      const target = parseRoute(request.path, ctx.resourceTypes);
+      responses[index] =
+        answered.get(index) ??
+        (request.method === 'POST' && target.kind === 'type'
+          ? await authorized(ctx, request, target, (checked) => create(checked, request, target.resourceType, assignedIds.get(index)))
+          : await route(ctx, request));
+    } catch (error) {
+      throw entryFailure(error, index);
+    }
+  }
+  return responses;
+}
+
+function rewriteAll(requests: FhirRequest[], identities: Map<string, string>): void {
+  if (identities.size === 0) return;
+  for (const request of requests) {
+    if (request.body && typeof request.body === 'object') rewriteReferences(request.body, identities);
+  }
 }
 
 /**

@@ -53,7 +53,7 @@ function buildResourceSections(ctx: InteractionContext): object[] {
     conditionalRead: 'full-support',
     conditionalUpdate: true,
     conditionalDelete: ctx.config.limits.maxConditionalDeletes > 1 ? 'multiple' : 'single',
-    ...searchCapability(type),
+    ...searchCapability(ctx.searchParameters, type),
     ...(type === 'Patient' ? { operation: [{ name: 'everything', definition: 'http://hl7.org/fhir/OperationDefinition/Patient-everything' }] } : {}),
   }));
 }
@@ -76,7 +76,7 @@ function statementFor(ctx: InteractionContext, baseUrl: string, resources: objec
         ...securitySection(ctx),
         resource: resources,
         interaction: [{ code: 'transaction' }, { code: 'batch' }, { code: 'search-system' }, { code: 'history-system' }],
-        searchParam: systemSearchParams(),
+        searchParam: systemSearchParams(ctx.searchParameters),
       },
     ],
   };

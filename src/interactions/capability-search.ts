@@ -1,6 +1,6 @@
 // The search part of the CapabilityStatement (capabilitystatement.html#CapabilityStatement.rest.resource.searchParam):
 // every parameter of each type, what it can _include and what can _revinclude it.
-import { defaultRegistry, type SearchParamDefinition } from '../search/parameters.js';
+import type { SearchParamDefinition, SearchParamRegistry } from '../search/parameters.js';
 
 export interface SearchCapability {
   searchInclude: string[];
@@ -8,7 +8,7 @@ export interface SearchCapability {
   searchParam: { name: string; definition: string; type: string; documentation?: string }[];
 }
 
-let byType: Map<string, SearchCapability> | undefined;
+const built = new WeakMap<SearchParamRegistry, Map<string, SearchCapability>>();
 
 function param(def: SearchParamDefinition) {
   const entry: SearchCapability['searchParam'][number] = { name: def.code, definition: def.url, type: def.type };
@@ -16,8 +16,7 @@ function param(def: SearchParamDefinition) {
   return entry;
 }
 
-function build(): Map<string, SearchCapability> {
-  const registry = defaultRegistry();
+function build(registry: SearchParamRegistry): Map<string, SearchCapability> {
   const map = new Map<string, SearchCapability>();
   const revIncludes = new Map<string, string[]>();
   for (const type of registry.resourceTypes) {
@@ -36,13 +35,14 @@ function build(): Map<string, SearchCapability> {
   return map;
 }
 
-/** Search capabilities of a type (computed once for all types, on first use). */
-export function searchCapability(type: string): SearchCapability | undefined {
-  byType ??= build();
+/** Search capabilities of a type (computed once per registry for all types, on first use). */
+export function searchCapability(registry: SearchParamRegistry, type: string): SearchCapability | undefined {
+  let byType = built.get(registry);
+  if (!byType) built.set(registry, (byType = build(registry)));
   return byType.get(type);
 }
 
 /** Parameters of system-level search (the common ones). */
-export function systemSearchParams(): SearchCapability['searchParam'] {
-  return [...defaultRegistry().commonParams().values()].map(param);
+export function systemSearchParams(registry: SearchParamRegistry): SearchCapability['searchParam'] {
+  return [...registry.commonParams().values()].map(param);
 }

@@ -1,6 +1,7 @@
 // Conditional interactions: https://hl7.org/fhir/R4/http.html#ccreate, #cond-update, #cdelete,
 // #patch and conditional references in transactions (http.html#trules).
 import { invalid, preconditionFailed } from '../fhir/errors.js';
+import type { SearchParamRegistry } from '../search/parameters.js';
 import type { StoredVersion, StoreReader, StoreTransaction } from '../store/types.js';
 import { conditionalQuery, parseRequestSearch } from './search-request.js';
 import { confineLinks } from './search-restriction.js';
@@ -19,7 +20,7 @@ export async function conditionalMatches(
   count: number,
   what: string,
 ): Promise<StoredVersion[]> {
-  const parsed = parseRequestSearch(request, query, resourceType, true);
+  const parsed = parseRequestSearch(store.registry, request, query, resourceType, true);
   if (parsed.clauses.length === 0) throw invalid(`${what} needs search criteria (e.g. ${resourceType}?identifier=system|value)`);
   // A caller limited to some resources only matches those: others behave as no match.
   const limit = store.restriction?.linked(resourceType);
@@ -28,14 +29,15 @@ export async function conditionalMatches(
   return page.matches;
 }
 
-/** Where conditional criteria are searched: a store reader, within what authorization lets the caller search. */
+/** Where conditional criteria are searched: a store reader, within what authorization lets the caller search, by the server's parameters. */
 export interface Searcher {
   reader: StoreReader;
   restriction: SearchRestriction | undefined;
+  registry: SearchParamRegistry;
 }
 
 export function searcher(ctx: InteractionContext, reader: StoreReader): Searcher {
-  return { reader, restriction: ctx.searchRestriction };
+  return { reader, restriction: ctx.searchRestriction, registry: ctx.searchParameters };
 }
 
 /** At most one match, or 412 (http.html: "multiple matches … 412 Precondition Failed"). */

@@ -19,7 +19,7 @@ export async function everything(ctx: InteractionContext, request: FhirRequest, 
     if (!owner || owner.deleted) throw notFound(`${resourceType}/${id} is not known`);
   }
   const query = request.query.filter(([name]) => name !== '_cursor');
-  const parsed: ParsedSearch = parseRequestSearch(request, query.filter(([name]) => ACCEPTED.has(name)), undefined, false);
+  const parsed: ParsedSearch = parseRequestSearch(ctx.searchParameters, request, query.filter(([name]) => ACCEPTED.has(name)), undefined, false);
   for (const [name] of query) if (!ACCEPTED.has(name)) parsed.unknown.push({ name, reason: `Parameter '${name}' is not supported by $everything` });
   const allTypes = [resourceType, ...[...params.keys()].filter((t) => t !== resourceType)];
   if (parsed.types.length === 0) parsed.types = allTypes;

@@ -1,4 +1,5 @@
 import { invalid } from '../fhir/errors.js';
+import type { SearchParamRegistry } from '../search/parameters.js';
 import { parseSearch, type ParsedSearch } from '../search/parse.js';
 import type { FhirRequest } from './types.js';
 
@@ -33,8 +34,14 @@ export function cursorOf(request: FhirRequest): string | undefined {
   return cursor;
 }
 
-export function parseRequestSearch(request: FhirRequest, params: [string, string][], resourceType: string | undefined, strict = strictHandling(request.headers.prefer)): ParsedSearch {
-  return parseSearch(params, resourceType, { strict, baseUrls: [request.baseUrl] });
+export function parseRequestSearch(
+  registry: SearchParamRegistry,
+  request: FhirRequest,
+  params: [string, string][],
+  resourceType: string | undefined,
+  strict = strictHandling(request.headers.prefer),
+): ParsedSearch {
+  return parseSearch(params, resourceType, { registry, strict, baseUrls: [request.baseUrl] });
 }
 
 /**

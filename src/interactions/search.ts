@@ -49,7 +49,7 @@ export async function searchCompartment(ctx: InteractionContext, request: FhirRe
 /** Runs a search and renders its page (`allTypes`: the types of a `*` compartment search). */
 export async function search(ctx: InteractionContext, request: FhirRequest, scope: SearchScope, allTypes?: string[]): Promise<FhirResponse> {
   const params = searchParameters(request);
-  const parsed = parseRequestSearch(request, params, scope.resourceType);
+  const parsed = parseRequestSearch(ctx.searchParameters, request, params, scope.resourceType);
   if (allTypes && parsed.types.length === 0) parsed.types = allTypes;
   const page = await runPage(ctx, request, parsed, scope.compartment);
   return { status: 200, json: searchsetJson(request, scope.path, params, parsed, page) };

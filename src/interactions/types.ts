@@ -1,6 +1,7 @@
 import type { Authorizer, Principal } from '../auth/types.js';
 import type { KilnConfig } from '../config/types.js';
 import type { Resource } from '../fhir/types.js';
+import type { SearchParamRegistry } from '../search/parameters.js';
 import type { AccessLimit, Store, StoredVersion, StoreTransaction } from '../store/types.js';
 import type { Validator } from '../validation/types.js';
 
@@ -51,6 +52,8 @@ export interface InteractionContext {
   config: KilnConfig;
   /** Resource types this server accepts. */
   resourceTypes: ReadonlySet<string>;
+  /** The search parameters in use: HL7's R4 set and any custom ones (config `search.parameters`). */
+  searchParameters: SearchParamRegistry;
   now: () => Date;
   /** Set while processing a transaction Bundle: every read and write goes through it. */
   tx?: StoreTransaction;

@@ -14,7 +14,7 @@ import {
   tokenRows,
   uriRows,
 } from './rows.js';
-import { normalizeText } from './values.js';
+import { textWords } from './values.js';
 
 export type * from './rows.js';
 
@@ -30,6 +30,8 @@ export interface ExtractOptions {
   baseUrls?: readonly string[];
   /** Produce `_text`/`_content` rows (default true). */
   fullText?: boolean;
+  /** Only the rows of these parameter codes (default all). */
+  params?: ReadonlySet<string>;
 }
 
 export type Indexable = Exclude<SearchParamType, 'composite' | 'special'>;
@@ -77,11 +79,21 @@ function compilePlan(resourceType: string, registry: SearchParamRegistry): TypeP
   for (const def of registry.paramsFor(resourceType).values()) {
     if (def.special === 'text') plan.text = true;
     else if (def.special === 'content') plan.content = true;
-    if (def.special || !def.expression) continue;
-    if (def.type === 'composite') plan.composites.push(compileComposite(def, resourceType));
-    else if (def.type !== 'special') plan.params.push({ code: def.code, type: def.type, path: compilePath(def.expression, resourceType) });
+    const compiled = compileDefinition(def, resourceType);
+    if (compiled && 'foci' in compiled) plan.composites.push(compiled);
+    else if (compiled) plan.params.push(compiled);
   }
   return plan;
+}
+
+/**
+ * What extraction evaluates for one parameter of `resourceType` (nothing for special parameters).
+ * Throws when the expression does not compile.
+ */
+export function compileDefinition(def: SearchParamDefinition, resourceType: string): ParamPlan | CompositePlan | undefined {
+  if (def.special || !def.expression || def.type === 'special') return undefined;
+  if (def.type === 'composite') return compileComposite(def, resourceType);
+  return { code: def.code, type: def.type, path: compilePath(def.expression, resourceType) };
 }
 
 function compileComposite(def: SearchParamDefinition, resourceType: string): CompositePlan {
@@ -131,7 +143,9 @@ export function extractIndex(resource: Resource, options: ExtractOptions = {}): 
   const plan = planFor(resource.resourceType, options.registry);
   const ctx: RowContext = { resource, baseUrls: options.baseUrls ?? [] };
   const rows = emptyRows();
+  const only = options.params;
   for (const p of plan.params) {
+    if (only && !only.has(p.code)) continue;
     const nodes = p.path.evaluate(resource);
     if (nodes.length === 0) continue;
     const table = rows[p.type];
@@ -140,6 +154,7 @@ export function extractIndex(resource: Resource, options: ExtractOptions = {}): 
     if (table.length - before > 1) dedupe(table as unknown as Record<string, unknown>[], before);
   }
   for (const c of plan.composites) {
+    if (only && !only.has(c.code)) continue;
     for (const focus of c.foci) {
       for (const node of focus.path.evaluate(resource)) {
         const components: CompositeComponentRows[] = [];
@@ -183,14 +198,22 @@ function addFullText(resource: Resource, plan: TypePlan, rows: IndexRows): void 
     const div = (resource.text as { div?: unknown } | undefined)?.div;
     if (typeof div === 'string') {
       const text = narrativeText(div);
-      if (text) rows.text.push({ param: '_text', value: normalizeText(text).slice(0, MAX_TEXT) });
+      const words = indexedWords(text);
+      if (words) rows.text.push({ param: '_text', value: words });
     }
   }
   if (plan.content) {
     const parts: string[] = [];
     collectStrings(resource, parts, 0);
-    if (parts.length) rows.text.push({ param: '_content', value: normalizeText(parts.join(' ')).slice(0, MAX_TEXT) });
+    const words = indexedWords(parts.join(' '));
+    if (words) rows.text.push({ param: '_content', value: words });
   }
+}
+
+/** The words of a text, space-separated, at most MAX_TEXT characters of them. */
+function indexedWords(text: string): string {
+  const words = textWords(text).join(' ');
+  return words.length <= MAX_TEXT ? words : words.slice(0, words.lastIndexOf(' ', MAX_TEXT) + 1 || MAX_TEXT).trimEnd();
 }
 
 function collectStrings(value: unknown, out: string[], depth: number): void {

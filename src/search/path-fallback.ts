@@ -21,9 +21,27 @@ interface FhirpathModule {
 const packageRequire = createRequire(import.meta.url);
 let fhirpathModule: FhirpathModule | undefined;
 
-export function fhirpathEvaluator(expression: string, basePath: string, isResource: boolean): (resource: Resource, focus?: readonly PathNode[]) => PathNode[] {
+function compileFhirpath(expression: string, basePath: string, isResource: boolean): FhirpathFn {
   fhirpathModule ??= packageRequire('fhirpath') as FhirpathModule;
-  const fn = fhirpathModule.compile(isResource ? expression : { base: basePath, expression }, r4Model(), { resolveInternalTypes: false });
+  return fhirpathModule.compile(isResource ? expression : { base: basePath, expression }, r4Model(), { resolveInternalTypes: false });
+}
+
+/**
+ * Throws when the `fhirpath` package cannot parse `expression` or it calls a function the package
+ * does not implement (that shows only on evaluation, which extraction does not let fail).
+ */
+export function assertFhirpath(expression: string, basePath: string, isResource: boolean): void {
+  const fn = compileFhirpath(expression, basePath, isResource);
+  const empty = isResource ? { resourceType: basePath } : {};
+  try {
+    fn(empty, { resource: empty });
+  } catch (error) {
+    if (/not implemented/i.test((error as Error).message)) throw error;
+  }
+}
+
+export function fhirpathEvaluator(expression: string, basePath: string, isResource: boolean): (resource: Resource, focus?: readonly PathNode[]) => PathNode[] {
+  const fn = compileFhirpath(expression, basePath, isResource);
   return (resource, focus) => {
     const out: PathNode[] = [];
     for (const node of focus ?? [rootNode(resource)]) {

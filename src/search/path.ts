@@ -1,6 +1,6 @@
 import type { Resource } from '../fhir/types.js';
 import { r4Model } from './model.js';
-import { fhirpathEvaluator } from './path-fallback.js';
+import { assertFhirpath, fhirpathEvaluator } from './path-fallback.js';
 import {
   type PathNode,
   type Step,
@@ -160,7 +160,9 @@ class Parser {
       const t = this.peek();
       if (t === '.') {
         this.take();
-        const name = ident(this.take());
+        const token = this.take();
+        if (!/^[A-Za-z_`]/.test(token)) throw new Unsupported(`unexpected '${token}'`);
+        const name = ident(token);
         steps.push(this.peek() === '(' ? this.functionCall(name) : childStep(name));
       } else if (t === '[') {
         this.take();
@@ -292,4 +294,13 @@ export function compilePath(expression: string, baseType: string, basePath: stri
       return step((focus as PathNode[] | undefined) ?? [rootNode(resource)], resource);
     },
   };
+}
+
+/**
+ * Throws when `expression` cannot be evaluated for `baseType`: a syntax error, or (for
+ * expressions beyond the compiled subset) a function the `fhirpath` package does not implement.
+ */
+export function assertCompiles(expression: string, baseType: string, basePath: string = baseType): void {
+  if (compilePath(expression, baseType, basePath).fast) return;
+  assertFhirpath(expression, basePath, basePath === baseType && r4Model().type2Parent[baseType] !== undefined);
 }

@@ -85,7 +85,7 @@ export interface CompositeRow {
   components: CompositeComponentRows[];
 }
 
-/** Full-text content for `_text` (narrative) and `_content` (all text), normalised. */
+/** Full-text content for `_text` (narrative) and `_content` (all text): its words (values.ts textWords), space-separated. */
 export interface TextRow {
   param: '_text' | '_content';
   value: string;

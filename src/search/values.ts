@@ -29,6 +29,17 @@ export function normalizeText(text: string): string {
   return text.normalize('NFD').replace(COMBINING_MARKS, '').toLowerCase();
 }
 
+const NOT_WORD = /[^\p{L}\p{N}\p{Co}]+/u;
+
+/**
+ * The words of a text for `_text` and `_content`, as indexed and as searched: normalised, then
+ * split on every character that is not a letter or a digit (the token characters of SQLite FTS5's
+ * unicode61 tokenizer), so that both backends' full-text indexes see the same words.
+ */
+export function textWords(text: string): string[] {
+  return normalizeText(text).split(NOT_WORD).filter(Boolean);
+}
+
 // FHIR date, dateTime and instant, plus the search forms (time without seconds, no zone).
 const DATE_PATTERN =
   /^(\d{4})(?:-(\d{2})(?:-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?(Z|[+-]\d{2}:\d{2})?)?)?)?$/;

@@ -1,4 +1,5 @@
 import type { Resource } from '../fhir/types.js';
+import type { SearchParameterSet } from '../search/parameter-set.js';
 import type { ParsedSearch } from '../search/parse.js';
 import type { AccessLimit, CompartmentScope } from '../search/sql/plan.js';
 
@@ -142,10 +143,29 @@ export interface StoreTransaction extends StoreReader {
    * of them cannot both find no match and both create). A no-op where writers are serialised.
    */
   lock(key: string): Promise<void>;
+  /**
+   * Runs `work` and then undoes every write it made (a savepoint rolled back), returning what it
+   * returned, or its error: to learn what some writes would lead to without keeping them.
+   */
+  tentatively<T>(work: () => Promise<T>): Promise<T>;
+}
+
+/** How an index rebuild reports (`Store.useSearchParameters`, `kiln reindex`). */
+export interface IndexUpkeep {
+  /** The base URLs under which absolute references point at this server, per tenant. */
+  baseUrls?: (tenant: string) => readonly string[];
+  /** Called after each batch of a rebuild, and once more when it is done (`finished`). */
+  onProgress?: (progress: { resources: number; total: number; changed: number; elapsedMs: number; finished: boolean }) => void;
 }
 
 export interface Store extends StoreReader {
   /** Runs `work` as one atomic, isolated unit: all its writes commit together or not at all. */
   transaction<T>(work: (tx: StoreTransaction) => Promise<T>): Promise<T>;
+  /**
+   * Indexes writes with these search parameters from now on; when the stored index was built
+   * with other ones, rebuilds it first and resolves when it is done. Stores without a search
+   * index of their own need not implement it.
+   */
+  useSearchParameters?(parameters: SearchParameterSet, upkeep?: IndexUpkeep): Promise<unknown>;
   close(): Promise<void>;
 }

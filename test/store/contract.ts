@@ -293,6 +293,30 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
     });
 
     describe('transactions', () => {
+      test('tentatively: its writes are undone, what it returned or threw comes back, the transaction goes on', async () => {
+        const tenant = newTenant();
+        const seen = await store.transaction(async (tx) => {
+          await tx.writeVersion(tenant, version('Patient', 'kept', 1, 1));
+          const inside = await tx.tentatively(async () => {
+            await tx.writeVersion(tenant, version('Patient', 'tried', 1, 2));
+            await tx.writeVersion(tenant, version('Patient', 'kept', 2, 3));
+            return (await tx.readCurrent(tenant, 'Patient', 'kept'))?.versionId;
+          });
+          await assert.rejects(
+            tx.tentatively(async () => {
+              await tx.writeVersion(tenant, version('Patient', 'failed', 1, 4));
+              throw new Error('given up');
+            }),
+            /given up/,
+          );
+          return { inside, after: await tx.readCurrent(tenant, 'Patient', 'tried') };
+        });
+        assert.deepEqual(seen, { inside: '2', after: undefined });
+        assert.equal((await store.readCurrent(tenant, 'Patient', 'kept'))?.versionId, '1');
+        assert.equal(await store.readCurrent(tenant, 'Patient', 'failed'), undefined);
+        assert.equal((await store.history(tenant, { count: 10 })).total, 1);
+      });
+
       test('return the value of the unit of work', async () => {
         assert.equal(await store.transaction(async () => 42), 42);
       });

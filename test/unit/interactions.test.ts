@@ -4,6 +4,7 @@ import { after, before, test } from 'node:test';
 import { defaultConfig } from '../../src/config/load.js';
 import { FhirError } from '../../src/fhir/errors.js';
 import { route } from '../../src/interactions/router.js';
+import { defaultRegistry } from '../../src/search/parameters.js';
 import type { FhirRequest, InteractionContext } from '../../src/interactions/types.js';
 import { openSqliteStore } from '../../src/store/sqlite/index.js';
 import type { Store } from '../../src/store/types.js';
@@ -19,6 +20,7 @@ before(async () => {
     config: defaultConfig(),
     resourceTypes: new Set(['Patient', 'Observation']),
     now: () => new Date(),
+    searchParameters: defaultRegistry(),
   };
 });
 after(() => store.close());

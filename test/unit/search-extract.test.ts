@@ -77,7 +77,7 @@ describe('extractIndex: Observation', () => {
   });
 
   it('extracts narrative text for _text and all text for _content', () => {
-    assert.deepEqual(rowsOf(rows.text, '_text'), [{ param: '_text', value: 'glucose & more' }]);
+    assert.deepEqual(rowsOf(rows.text, '_text'), [{ param: '_text', value: 'glucose more' }], 'words, without punctuation');
     const [content] = rowsOf(rows.text, '_content');
     assert.match(content.value, /blood glucose/);
     assert.doesNotMatch(content.value, /<p>/);

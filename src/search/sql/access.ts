@@ -1,6 +1,7 @@
 import type { SearchFilter } from '../parse.js';
 import { type BuildContext, buildContext, type Clause, compartmentClause, type CompartmentScope, compileFilter, matchConditions, onResource, typeCondition } from './clauses.js';
 import { and, or, raw, type Sql, sql } from './fragment.js';
+import type { TextSearch } from './text.js';
 
 /**
  * Authorization's limit on what a search may match (SMART patient/ and user/ scopes, v2 scope
@@ -37,8 +38,8 @@ export function accessClauses(ctx: BuildContext, limit: AccessLimit): Clause[] {
 }
 
 /** `type, id` of the live resources of `types` (undefined: all) within the limit (type and system history). */
-export function accessMembers(tenant: string, limit: AccessLimit, types: readonly string[] | undefined): Sql {
-  const ctx = buildContext(tenant);
+export function accessMembers(tenant: string, limit: AccessLimit, types: readonly string[] | undefined, text: TextSearch): Sql {
+  const ctx = buildContext(tenant, Date.now(), text);
   return sql`SELECT m.type, m.id FROM resource m WHERE ${matchConditions(ctx, 'm', types, accessClauses(ctx, limit))}`;
 }
 

@@ -1,8 +1,9 @@
 import type { SearchParamDefinition } from '../parameters.js';
 import type { ChainFilter, HasFilter, ParamFilter, SearchFilter, SearchValue } from '../parse.js';
-import { componentCondition, contains, dateCondition, numberCondition, quantityCondition, referenceCondition, stringCondition, tokenCondition, uriCondition } from './conditions.js';
+import { componentCondition, dateCondition, numberCondition, quantityCondition, referenceCondition, stringCondition, tokenCondition, uriCondition } from './conditions.js';
 import { and, inList, join, or, raw, type Sql, sql } from './fragment.js';
 import { accessClauses, allOfClause } from './access.js';
+import { textClause, type TextSearch } from './text.js';
 import { systemImplied } from './token-kind.js';
 
 /**
@@ -44,13 +45,15 @@ export function sizeQuery(clause: Clause, types: readonly string[] | undefined, 
 export interface BuildContext {
   tenant: string;
   now: number;
+  /** The backend's full-text index, for `_text` and `_content`. */
+  text: TextSearch;
   /** A fresh table alias. */
   alias(): string;
 }
 
-export function buildContext(tenant: string, now = Date.now()): BuildContext {
+export function buildContext(tenant: string, now = Date.now(), text: TextSearch): BuildContext {
   let n = 0;
-  return { tenant, now, alias: () => `a${n++}` };
+  return { tenant, now, text, alias: () => `a${n++}` };
 }
 
 export const TABLES = {
@@ -177,10 +180,7 @@ function paramClause(ctx: BuildContext, f: ParamFilter): Clause {
   if (first?.type === 'missing') {
     return first.missing ? indexClause(ctx, table, param.code, () => raw('1 = 1'), 0, true) : indexClause(ctx, table, param.code, () => raw('1 = 1'), 9);
   }
-  if (param.special === 'text' || param.special === 'content') {
-    const words = (v: SearchValue) => (v.type === 'string' ? v.norm.split(/\s+/).filter(Boolean) : []);
-    return indexClause(ctx, table, param.code, (x) => or(values.map((v) => and(words(v).map((w) => contains(`${x}.content`, ` ${w}`))))), 7);
-  }
+  if (param.special === 'text' || param.special === 'content') return textClause(ctx, param.code, values, 7);
   const condition = (x: string) => or(values.map((v) => valueCondition(v, param, modifier, x, ctx)));
   const clause = indexClause(ctx, table, param.code, condition, rankOf(param, values), modifier === 'not');
   if (values.length === 1 && isOrdered(param, modifier, values[0])) clause.ordered = true;

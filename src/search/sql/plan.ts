@@ -3,6 +3,7 @@ import type { ParsedSearch, SortKey } from '../parse.js';
 import { type BuildContext, buildContext, chooseDriver, type Clause, compartmentClause, type CompartmentScope, compileFilter, liveResource, sizeQuery, TABLES } from './clauses.js';
 import { and, join, or, raw, type Sql, type SqlParam, sql } from './fragment.js';
 import { type AccessLimit, accessClauses } from './access.js';
+import type { TextSearch } from './text.js';
 
 /**
  * The SQL of one search page and of its total (one builder for every SQL backend). Pages are
@@ -16,6 +17,8 @@ export type { AccessAlternative, AccessCondition, AccessLimit } from './access.j
 export interface PlanInput {
   tenant: string;
   search: ParsedSearch;
+  /** The backend's full-text index (`_text`, `_content`). */
+  textSearch: TextSearch;
   compartment?: CompartmentScope;
   /** Authorization's limit (SMART scopes): ANDed with the search. */
   limit?: AccessLimit;
@@ -141,7 +144,7 @@ function orderBy(columns: readonly string[], keys: readonly Key[], backwards: bo
  * (absent when the page streams and stops early, leaving the total to countQuery or estimates).
  */
 export function pageQuery(input: PlanInput, limit: number, position?: Position, offset = 0, counted = false): { sql: Sql; keyCount: number } {
-  const ctx = buildContext(input.tenant, input.now);
+  const ctx = buildContext(input.tenant, input.now, input.textSearch);
   const keys = input.search.sort.map((key) => sortKey(ctx, key));
   const backwards = position?.direction === 'before';
   const tail = offset > 0 && !position ? sql` LIMIT ${limit} OFFSET ${offset}` : sql` LIMIT ${limit}`;
@@ -164,7 +167,7 @@ export function pageQuery(input: PlanInput, limit: number, position?: Position, 
 
 /** The number of matches (all pages). */
 export function countQuery(input: PlanInput): Sql {
-  const ctx = buildContext(input.tenant, input.now);
+  const ctx = buildContext(input.tenant, input.now, input.textSearch);
   const { from, where, distinct } = sourceOf(ctx, input);
   return sql`SELECT COUNT(${raw(distinct ? 'DISTINCT d.rkey' : '*')}) AS n FROM ${from} WHERE ${where}`;
 }
@@ -179,7 +182,7 @@ export function countQuery(input: PlanInput): Sql {
  */
 export function estimateQueries(input: PlanInput, size: number, bound: number): { population: Sql; allCandidates: Sql; sample: Sql; spread?: Sql } {
   const types = typesOf(input.search);
-  const ctx = buildContext(input.tenant, input.now);
+  const ctx = buildContext(input.tenant, input.now, input.textSearch);
   const { driver, probes } = chooseDriver(clausesOf(ctx, input), input.driver);
   const candidates = () =>
     driver ? sql`SELECT DISTINCT c.rkey FROM (${driver.set!(types)}) c ORDER BY c.rkey` : sql`SELECT c.rkey FROM resource c WHERE ${liveResource(ctx, 'c', types)} ORDER BY c.rkey`;
@@ -205,7 +208,7 @@ export function estimateQueries(input: PlanInput, size: number, bound: number): 
  * the choice is plain (a clause on one id, identifier or target always drives).
  */
 export function driverProbes(input: PlanInput, cap: number): { clause: number; sql: Sql }[] {
-  const ctx = buildContext(input.tenant, input.now);
+  const ctx = buildContext(input.tenant, input.now, input.textSearch);
   const clauses = clausesOf(ctx, input);
   const candidates = clauses.map((clause, index) => ({ clause, index })).filter(({ clause }) => clause.set && clause.rank < 100);
   if (candidates.length < 2 || Math.min(...candidates.map(({ clause }) => clause.rank)) <= 1) return [];

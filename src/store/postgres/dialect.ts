@@ -1,4 +1,5 @@
 import type { Dialect } from '../sql/driver.js';
+import { postgresFullText } from './full-text.js';
 
 function sqlState(error: unknown): string | undefined {
   const code = (error as { code?: unknown } | null)?.code;
@@ -14,6 +15,7 @@ export const postgresDialect: Dialect = {
   analyze: (tables) => `ANALYZE ${tables.join(', ')}`,
   advisoryLock: 'SELECT pg_advisory_xact_lock(hashtextextended(?, 0))',
   forUpdate: ' FOR UPDATE',
+  fullText: postgresFullText,
   isUniqueViolation: (error) => sqlState(error) === '23505',
   // serialization_failure, deadlock_detected: PostgreSQL rolled the transaction back, and
   // running it again from the start may succeed.

@@ -42,6 +42,11 @@ export class PgliteDatabase implements SqlDatabase {
     return this.pglite.transaction((tx) => work(new PgliteExecutor(tx)));
   }
 
+  /** PGlite belongs to this process alone: nothing else can be indexing it at the same time. */
+  exclusive<T>(_key: string, work: (db: SqlDatabase) => Promise<T>): Promise<T> {
+    return work(this);
+  }
+
   close(): Promise<void> {
     this.closed ??= this.pglite.close();
     return this.closed;

@@ -81,19 +81,31 @@ export class PostgresDatabase implements SqlDatabase {
 
   async transaction<T>(work: (tx: SqlExecutor) => Promise<T>, isolation: IsolationLevel = this.isolation): Promise<T> {
     const client = await this.pool.connect();
+    const outcome = await runTransaction(client, isolation, work);
+    // A connection whose ROLLBACK failed is in an unknown state: destroy it, don't reuse it.
+    client.release(outcome.broken);
+    if ('error' in outcome) throw outcome.error;
+    return outcome.value;
+  }
+
+  /**
+   * Holds a session advisory lock on `key` (scoped to the search_path, as migrations are) on one
+   * connection, and runs `work` with that connection. No statement timeout while waiting for it:
+   * another process may hold it for as long as a reindex takes.
+   */
+  async exclusive<T>(key: string, work: (db: SqlDatabase) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
     let broken: Error | undefined;
     try {
-      await client.query(`BEGIN ISOLATION LEVEL ${isolation}`);
-      const result = await work(new PgExecutor(client));
-      await client.query('COMMIT');
-      return result;
-    } catch (error) {
-      await client.query('ROLLBACK').catch((rollbackError: Error) => {
-        broken = rollbackError;
-      });
-      throw error;
+      await client.query('SET statement_timeout = 0');
+      await client.query(`SELECT pg_advisory_lock(hashtextextended($1 || ' ' || current_setting('search_path'), 0))`, [key]);
+      try {
+        return await work(new PostgresSession(client, this.dialect, this.isolation));
+      } finally {
+        await client.query('SELECT pg_advisory_unlock_all()').catch((error: Error) => (broken = error));
+        await client.query('RESET statement_timeout').catch((error: Error) => (broken = error));
+      }
     } finally {
-      // A connection whose ROLLBACK failed is in an unknown state: destroy it, don't reuse it.
       client.release(broken);
     }
   }
@@ -102,6 +114,57 @@ export class PostgresDatabase implements SqlDatabase {
     this.closed ??= this.pool.end();
     return this.closed;
   }
+}
+
+type Outcome<T> = ({ value: T } | { error: unknown }) & { broken?: Error };
+
+async function runTransaction<T>(client: pg.PoolClient, isolation: IsolationLevel, work: (tx: SqlExecutor) => Promise<T>): Promise<Outcome<T>> {
+  try {
+    await client.query(`BEGIN ISOLATION LEVEL ${isolation}`);
+    const value = await work(new PgExecutor(client));
+    await client.query('COMMIT');
+    return { value };
+  } catch (error) {
+    let broken: Error | undefined;
+    await client.query('ROLLBACK').catch((rollbackError: Error) => {
+      broken = rollbackError;
+    });
+    return { error, broken };
+  }
+}
+
+/** One checked-out connection as a SqlDatabase (the connection holding an exclusive lock). */
+class PostgresSession implements SqlDatabase {
+  private readonly direct: PgExecutor;
+
+  constructor(
+    private readonly client: pg.PoolClient,
+    readonly dialect: SqlDatabase['dialect'],
+    private readonly isolation: IsolationLevel,
+  ) {
+    this.direct = new PgExecutor(client);
+  }
+
+  query<Row>(sql: string, params?: SqlValue[]): Promise<Row[]> {
+    return this.direct.query<Row>(sql, params);
+  }
+
+  execute(sql: string, params?: SqlValue[]): Promise<number> {
+    return this.direct.execute(sql, params);
+  }
+
+  async transaction<T>(work: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+    const outcome = await runTransaction(this.client, this.isolation, work);
+    if ('error' in outcome) throw outcome.error;
+    return outcome.value;
+  }
+
+  exclusive<T>(_key: string, work: (db: SqlDatabase) => Promise<T>): Promise<T> {
+    return work(this);
+  }
+
+  /** The connection goes back to the pool when the exclusive section ends. */
+  async close(): Promise<void> {}
 }
 
 export interface PoolSettings {

@@ -1,3 +1,5 @@
+import type { FullTextIndex } from './full-text.js';
+
 /**
  * The seam between the shared SQL store and a database engine. A backend folder (store/sqlite,
  * store/postgres) provides a SqlDatabase and a Dialect; everything else is shared.
@@ -16,6 +18,13 @@ export interface SqlDatabase extends SqlExecutor {
   readonly dialect: Dialect;
   /** Runs `work` in one database transaction on one connection, committing on success. */
   transaction<T>(work: (tx: SqlExecutor) => Promise<T>): Promise<T>;
+  /**
+   * Runs `work` (which may run several transactions) holding a lock on `key` that other processes
+   * sharing the database wait for: a session advisory lock on PostgreSQL, where `work` is given
+   * the locked connection to use. Where one process owns the database (PGlite) or writers are
+   * serialised anyway (SQLite), `work` just runs on this database.
+   */
+  exclusive<T>(key: string, work: (db: SqlDatabase) => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
 
@@ -44,6 +53,8 @@ export interface Dialect {
    * ends; absent where write transactions are serialised anyway (SQLite).
    */
   readonly advisoryLock?: string;
+  /** The full-text index of `_text` and `_content` (SQLite FTS5, PostgreSQL tsvector). */
+  readonly fullText: FullTextIndex;
   /** Whether an error is a unique-constraint violation. */
   isUniqueViolation(error: unknown): boolean;
   /** Whether an error means "the transaction lost a race; running it again may succeed". */

@@ -1,4 +1,5 @@
 import type { Dialect, SqlExecutor } from './driver.js';
+import { copyFullText } from './full-text-migration.js';
 import { searchIndexStatements } from './search-schema.js';
 
 /**
@@ -9,6 +10,8 @@ export interface Migration {
   version: number;
   name: string;
   statements: (dialect: Dialect) => string[];
+  /** Moves existing data, after the statements, in the same transaction. */
+  data?: (tx: SqlExecutor, dialect: Dialect) => Promise<void>;
 }
 
 export const migrations: Migration[] = [
@@ -53,6 +56,20 @@ export const migrations: Migration[] = [
   },
   {
     version: 3,
+    name: 'settings',
+    // Server-wide state kept in the database, e.g. the fingerprint of the search parameters the
+    // index was built with (store/sql/index-state.ts).
+    statements: () => [`CREATE TABLE kiln_setting (name TEXT PRIMARY KEY, value TEXT NOT NULL)`],
+  },
+  {
+    version: 4,
+    name: 'full-text index',
+    // SQLite FTS5 / PostgreSQL tsvector with GIN, filled from migration 2's search_text (kept).
+    statements: (d) => [...d.fullText.create],
+    data: copyFullText,
+  },
+  {
+    version: 5,
     name: 'date index by upper bound',
     // `ge`, `gt` and `eb` bound a date's upper end: without this index they read every row of the parameter.
     statements: () => ['CREATE INDEX search_date_high ON search_date (tenant, type, param, high, low, rkey)'],
@@ -61,16 +78,21 @@ export const migrations: Migration[] = [
 
 const ledger = `CREATE TABLE IF NOT EXISTS kiln_migration (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)`;
 
-/** Applies the migrations not yet recorded, each in its own transaction step. Returns how many ran. */
-export async function migrate(db: { transaction<T>(work: (tx: SqlExecutor) => Promise<T>): Promise<T>; dialect: Dialect }, beforeEach?: (tx: SqlExecutor) => Promise<void>): Promise<number> {
+/** Applies the migrations (of `list`, default all) not yet recorded, in one transaction. Returns how many ran. */
+export async function migrate(
+  db: { transaction<T>(work: (tx: SqlExecutor) => Promise<T>): Promise<T>; dialect: Dialect },
+  beforeEach?: (tx: SqlExecutor) => Promise<void>,
+  list: readonly Migration[] = migrations,
+): Promise<number> {
   return db.transaction(async (tx) => {
     if (beforeEach) await beforeEach(tx);
     await tx.execute(ledger);
     const applied = new Set((await tx.query<{ version: number }>('SELECT version FROM kiln_migration')).map((r) => Number(r.version)));
     let count = 0;
-    for (const migration of migrations) {
+    for (const migration of list) {
       if (applied.has(migration.version)) continue;
       for (const statement of migration.statements(db.dialect)) await tx.execute(statement);
+      if (migration.data) await migration.data(tx, db.dialect);
       await tx.execute('INSERT INTO kiln_migration (version, name, applied_at) VALUES (?, ?, ?)', [migration.version, migration.name, new Date().toISOString()]);
       count++;
     }

@@ -1,14 +1,16 @@
 import type { Resource } from '../../fhir/types.js';
 import { extractIndex, type CompositeComponentRows, type IndexRows } from '../../search/extract.js';
-import type { SqlExecutor, SqlValue } from './driver.js';
-import { INDEX_TABLES, type IndexTableName } from './search-schema.js';
+import type { SearchParamRegistry } from '../../search/parameters.js';
+import type { Dialect, SqlExecutor, SqlValue } from './driver.js';
+import type { FullTextRow } from './full-text.js';
+import { INDEX_TABLES, TYPED_TABLES, type TypedTableName } from './search-schema.js';
 
 /**
  * Writes a resource's search index rows in the transaction that writes its version
  * (docs/search.md). An update replaces the rows; a deletion removes them.
  */
 
-const TABLE_NAMES = Object.values(INDEX_TABLES).map((t) => t.name);
+const TABLE_NAMES = TYPED_TABLES.map((kind) => INDEX_TABLES[kind].name);
 /** Rows per INSERT statement (bounded so that statement texts, and the prepared-statement caches, stay few). */
 const ROWS_PER_INSERT = 100;
 
@@ -19,19 +21,26 @@ export interface IndexTarget {
 }
 
 /** Removes every index row of a resource (before re-indexing it, or when it is deleted). */
-export async function clearIndex(sql: SqlExecutor, rkey: number | string): Promise<void> {
+export async function clearIndex(sql: SqlExecutor, dialect: Dialect, rkey: number | string): Promise<void> {
   for (const table of TABLE_NAMES) await sql.execute(`DELETE FROM ${table} WHERE rkey = ?`, [rkey as SqlValue]);
+  await dialect.fullText.remove(sql, [rkey]);
 }
 
-export async function writeIndex(sql: SqlExecutor, target: IndexTarget, resource: Resource, baseUrls: readonly string[]): Promise<void> {
-  const rows = extractIndex(resource, { baseUrls });
+export async function writeIndex(sql: SqlExecutor, dialect: Dialect, target: IndexTarget, resource: Resource, baseUrls: readonly string[], registry: SearchParamRegistry): Promise<void> {
+  const rows = extractIndex(resource, { baseUrls, registry });
   for (const [kind, values] of tableValues(rows)) {
-    if (values.length > 0) await insertRows(sql, kind, target, values);
+    if (values.length > 0) await insertRows(sql, kind, values.map((row) => [target.rkey as SqlValue, target.tenant, target.resourceType, ...row]));
   }
+  if (rows.text.length > 0) await dialect.fullText.insert(sql, fullTextRows(target, rows));
 }
 
-/** Each table's rows as arrays of value-column values, in the column order of INDEX_TABLES. */
-function tableValues(rows: IndexRows): [IndexTableName, SqlValue[][]][] {
+/** The `_text`/`_content` rows of a resource for the full-text index. */
+export function fullTextRows(target: IndexTarget, rows: IndexRows): FullTextRow[] {
+  return rows.text.map((r) => ({ rkey: target.rkey, tenant: target.tenant, type: target.resourceType, param: r.param, words: withoutNul(r.value) as string }));
+}
+
+/** Each typed table's rows as arrays of value-column values (param first), in the column order of INDEX_TABLES. */
+export function tableValues(rows: IndexRows): [TypedTableName, SqlValue[][]][] {
   return [
     ['string', rows.string.map((r) => [r.param, r.value, r.norm])],
     ['token', rows.token.map((r) => [r.param, r.system, r.code, r.text, r.typeSystem, r.typeCode])],
@@ -41,19 +50,19 @@ function tableValues(rows: IndexRows): [IndexTableName, SqlValue[][]][] {
     ['quantity', rows.quantity.map((r) => [r.param, r.value, ...bounds(r.value, r.low, r.high), r.system, r.code, r.unit])],
     ['uri', rows.uri.map((r) => [r.param, r.value])],
     ['composite', compositeValues(rows)],
-    ['text', rows.text.map((r) => [r.param, ` ${r.value}`])],
   ];
 }
 
-async function insertRows(sql: SqlExecutor, kind: IndexTableName, target: IndexTarget, values: SqlValue[][]): Promise<void> {
+/** Inserts rows of `kind`, each `[rkey, tenant, type, param, …value columns]`, several per statement. */
+export async function insertRows(sql: SqlExecutor, kind: TypedTableName, rows: readonly SqlValue[][]): Promise<void> {
   const table = INDEX_TABLES[kind];
   const width = 4 + table.columns.length;
   const columns = `rkey, tenant, type, param, ${table.columns.map(([name]) => name).join(', ')}`;
   const tuple = `(${new Array(width).fill('?').join(', ')})`;
-  for (let start = 0; start < values.length; start += ROWS_PER_INSERT) {
-    const chunk = values.slice(start, start + ROWS_PER_INSERT);
+  for (let start = 0; start < rows.length; start += ROWS_PER_INSERT) {
+    const chunk = rows.slice(start, start + ROWS_PER_INSERT);
     const params: SqlValue[] = [];
-    for (const row of chunk) params.push(target.rkey as SqlValue, target.tenant, target.resourceType, ...row.map(withoutNul));
+    for (const row of chunk) for (const value of row) params.push(withoutNul(value));
     await sql.execute(`INSERT INTO ${table.name} (${columns}) VALUES ${new Array(chunk.length).fill(tuple).join(', ')}`, params);
   }
 }
@@ -71,7 +80,7 @@ function bounds(value: number | null, low: number | null, high: number | null): 
 }
 
 /** PostgreSQL text cannot hold U+0000: index values drop it (the stored JSON keeps it, escaped). */
-function withoutNul(value: SqlValue): SqlValue {
+export function withoutNul(value: SqlValue): SqlValue {
   return typeof value === 'string' && value.includes('\u0000') ? value.replaceAll('\u0000', '') : value;
 }
 

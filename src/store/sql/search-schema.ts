@@ -93,7 +93,9 @@ export const INDEX_TABLES = {
     ],
     indexes: [{ columns: [...scope, 'b0', 'rkey'] }],
   },
-  // `_text`/`_content`: normalised text with a leading space, matched word by word (LIKE '% word%').
+  // Migration 2's `_text`/`_content` table (normalised text with a leading space). Migration 4
+  // replaced it with the full-text index (full-text.ts); it is no longer written or read, and is
+  // kept only so that servers of the previous release keep working during an upgrade.
   text: {
     name: 'search_text',
     columns: [['content', 'text']],
@@ -102,6 +104,10 @@ export const INDEX_TABLES = {
 } as const satisfies Record<string, IndexTable>;
 
 export type IndexTableName = keyof typeof INDEX_TABLES;
+
+/** The tables of the typed index rows (every one but the replaced text table). */
+export type TypedTableName = Exclude<IndexTableName, 'text'>;
+export const TYPED_TABLES = (Object.keys(INDEX_TABLES) as IndexTableName[]).filter((kind): kind is TypedTableName => kind !== 'text');
 
 function columnType(kind: ColumnKind, d: Dialect): string {
   switch (kind) {

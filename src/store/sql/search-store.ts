@@ -2,7 +2,7 @@ import type { IncludeSpec } from '../../search/parse.js';
 import { type SqlParam } from '../../search/sql/fragment.js';
 import { countQuery, decodeCursor, driverProbes, encodeCursor, estimateQueries, pageQuery, type PlanInput, type Position } from '../../search/sql/plan.js';
 import type { SearchPage, SearchQuery, StoredVersion, WriteMethod } from '../types.js';
-import type { SqlExecutor, SqlValue } from './driver.js';
+import type { Dialect, SqlExecutor, SqlValue } from './driver.js';
 
 /** Runs searches on the SQL built by search/sql/plan.ts: the page, its total, and its includes. */
 
@@ -72,8 +72,8 @@ function sqlValue(v: unknown): SqlParam {
   return v === undefined ? null : (v as SqlParam);
 }
 
-export async function runSearch(sql: SqlExecutor, tenant: string, query: SearchQuery): Promise<SearchPage> {
-  const input: PlanInput = { tenant, search: query.search, ...(query.compartment ? { compartment: query.compartment } : {}), ...(query.limit ? { limit: query.limit } : {}) };
+export async function runSearch(sql: SqlExecutor, dialect: Dialect, tenant: string, query: SearchQuery): Promise<SearchPage> {
+  const input: PlanInput = { tenant, search: query.search, textSearch: dialect.fullText, ...(query.compartment ? { compartment: query.compartment } : {}), ...(query.limit ? { limit: query.limit } : {}) };
   const position = query.cursor ? decodeCursor(query.cursor) : undefined;
   // Later pages keep the first page's plan (and estimate): no counting again on every page.
   const driver = position ? position.driver : await chooseDriverByCounts(sql, input);

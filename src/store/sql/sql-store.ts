@@ -1,11 +1,15 @@
 import { FhirError } from '../../fhir/errors.js';
 import type { HistoryPage, HistoryQuery, NewVersion, SearchPage, SearchQuery, Store, StoredVersion, StoreReader, StoreTransaction, WriteMethod } from '../types.js';
-import type { SqlDatabase, SqlExecutor, SqlValue } from './driver.js';
+import type { Dialect, SqlDatabase, SqlExecutor, SqlValue } from './driver.js';
 import { clearIndex, writeIndex } from './search-index.js';
 import { runSearch } from './search-store.js';
 import { accessMembers } from '../../search/sql/access.js';
 import { afterCommit, noteWrite } from './statistics.js';
 import type { Resource } from '../../fhir/types.js';
+import type { SearchParamRegistry } from '../../search/parameters.js';
+import { defaultParameterSet, type SearchParameterSet } from '../../search/parameter-set.js';
+import { ensureIndexCurrent, type IndexUpkeepOptions, reindexNow } from './index-state.js';
+import type { ReindexResult } from './reindex.js';
 
 interface VersionRow {
   type: string;
@@ -42,7 +46,11 @@ function toStoredVersion(row: VersionRow): StoredVersion {
 
 /** Reads shared by the store (outside transactions) and by transactions. */
 class SqlReader implements StoreReader {
-  constructor(protected readonly sql: SqlExecutor, private readonly lockSuffix = '') {}
+  constructor(
+    protected readonly sql: SqlExecutor,
+    protected readonly dialect: Dialect,
+    private readonly lockSuffix = '',
+  ) {}
 
   async readCurrent(tenant: string, resourceType: string, id: string): Promise<StoredVersion | undefined> {
     const rows = await this.sql.query<VersionRow>(
@@ -77,7 +85,7 @@ class SqlReader implements StoreReader {
   }
 
   search(tenant: string, query: SearchQuery): Promise<SearchPage> {
-    return runSearch(this.sql, tenant, query);
+    return runSearch(this.sql, this.dialect, tenant, query);
   }
 
   async history(tenant: string, query: HistoryQuery): Promise<HistoryPage> {
@@ -103,7 +111,7 @@ class SqlReader implements StoreReader {
     if (query.limit) {
       // Driven by the resources within the limit (and the deleted ones, which have no index to judge).
       const types = query.resourceType ? [query.resourceType] : undefined;
-      const members = accessMembers(tenant, query.limit, types);
+      const members = accessMembers(tenant, query.limit, types, this.dialect.fullText);
       where.push(`(v.type, v.id) IN (${members.text} UNION SELECT d.type, d.id FROM resource d WHERE d.tenant = ? AND ${types ? 'd.type = ? AND ' : ''}d.deleted = 1)`);
       params.push(...members.params, tenant, ...(types ?? []));
     }
@@ -136,13 +144,29 @@ function decodeCursor(cursor: string): number {
 class SqlTransaction extends SqlReader implements StoreTransaction {
   /** Set when a write lost a race, however the caller wraps or handles the error it got. */
   lostRace = false;
+  private savepoints = 0;
 
-  constructor(sql: SqlExecutor, private readonly db: SqlDatabase) {
-    super(sql, db.dialect.forUpdate);
+  constructor(
+    sql: SqlExecutor,
+    private readonly db: SqlDatabase,
+    private readonly registry: SearchParamRegistry,
+  ) {
+    super(sql, db.dialect, db.dialect.forUpdate);
   }
 
   readCurrentForUpdate(tenant: string, resourceType: string, id: string): Promise<StoredVersion | undefined> {
     return this.readCurrentLocked(tenant, resourceType, id);
+  }
+
+  async tentatively<T>(work: () => Promise<T>): Promise<T> {
+    const savepoint = `kiln_tentative_${++this.savepoints}`;
+    await this.sql.execute(`SAVEPOINT ${savepoint}`);
+    try {
+      return await work();
+    } finally {
+      await this.sql.execute(`ROLLBACK TO SAVEPOINT ${savepoint}`);
+      await this.sql.execute(`RELEASE SAVEPOINT ${savepoint}`);
+    }
   }
 
   async lock(key: string): Promise<void> {
@@ -171,10 +195,10 @@ class SqlTransaction extends SqlReader implements StoreTransaction {
       [tenant, version.resourceType, version.id, versionNumber, inserted[0].seq as SqlValue, version.lastUpdated, version.deleted ? 1 : 0],
     );
     // Search index rows of the current version, in this same transaction (docs/search.md).
-    if (versionNumber > 1) await clearIndex(this.sql, rkey);
+    if (versionNumber > 1) await clearIndex(this.sql, this.dialect, rkey);
     if (!version.deleted) {
       const resource = version.resource ?? (version.json ? (JSON.parse(version.json) as Resource) : undefined);
-      if (resource) await writeIndex(this.sql, { rkey, tenant, resourceType: version.resourceType }, resource, version.baseUrls ?? []);
+      if (resource) await writeIndex(this.sql, this.dialect, { rkey, tenant, resourceType: version.resourceType }, resource, version.baseUrls ?? [], this.registry);
     }
   }
 }
@@ -193,9 +217,10 @@ function backoff(attempt: number): Promise<void> {
 /** The Store contract over any SQL database that provides the driver seam. */
 export class SqlStore extends SqlReader implements Store {
   private readonly retries: number;
+  private parameters: SearchParameterSet = defaultParameterSet();
 
   constructor(private readonly db: SqlDatabase, options: SqlStoreOptions = {}) {
-    super(db);
+    super(db, db.dialect);
     this.retries = options.retries ?? 5;
   }
 
@@ -208,7 +233,8 @@ export class SqlStore extends SqlReader implements Store {
     for (let attempt = 0; ; attempt++) {
       let tx: SqlTransaction | undefined;
       try {
-        const result = await this.db.transaction((sql) => work((tx = new SqlTransaction(sql, this.db))));
+        const registry = this.parameters.registry;
+        const result = await this.db.transaction((sql) => work((tx = new SqlTransaction(sql, this.db, registry))));
         afterCommit(this.db);
         return result;
       } catch (error) {
@@ -220,6 +246,21 @@ export class SqlStore extends SqlReader implements Store {
         await backoff(attempt);
       }
     }
+  }
+
+  /**
+   * Indexes writes with `parameters` from now on. When the index was built with other parameters
+   * (their fingerprint differs), rebuilds it first; resolves once the index matches them.
+   */
+  async useSearchParameters(parameters: SearchParameterSet, options: IndexUpkeepOptions = {}): Promise<ReindexResult | undefined> {
+    this.parameters = parameters;
+    return ensureIndexCurrent(this.db, parameters, options);
+  }
+
+  /** Rebuilds the index rows of every current resource with `parameters`, which it then uses (`kiln reindex`). */
+  reindex(parameters: SearchParameterSet, options: IndexUpkeepOptions = {}): Promise<ReindexResult> {
+    this.parameters = parameters;
+    return reindexNow(this.db, parameters, options);
   }
 
   close(): Promise<void> {

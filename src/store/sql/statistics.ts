@@ -1,5 +1,5 @@
 import type { SqlDatabase } from './driver.js';
-import { INDEX_TABLES } from './search-schema.js';
+import { INDEX_TABLES, TYPED_TABLES } from './search-schema.js';
 
 /**
  * Keeps the planner's statistics fresh where the engine plans by them (PostgreSQL): after a
@@ -8,7 +8,7 @@ import { INDEX_TABLES } from './search-schema.js';
  * time, once the writes since the last run reach 200 and a quarter of all writes seen, so that
  * a growing database is analysed a logarithmic number of times.
  */
-const TABLES = ['resource', ...Object.values(INDEX_TABLES).map((t) => t.name)];
+const TABLES = ['resource', ...TYPED_TABLES.map((kind) => INDEX_TABLES[kind].name), 'search_fulltext'];
 
 interface State {
   /** Since the last run. */

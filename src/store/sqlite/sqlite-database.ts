@@ -1,5 +1,6 @@
 import Database from 'better-sqlite3';
 import type { Dialect, SqlDatabase, SqlExecutor, SqlValue } from '../sql/driver.js';
+import { sqliteFullText } from './full-text.js';
 
 export const sqliteDialect: Dialect = {
   name: 'sqlite',
@@ -9,6 +10,7 @@ export const sqliteDialect: Dialect = {
   binaryText: 'TEXT',
   // SQLite has one writer at a time (BEGIN IMMEDIATE), so selected rows need no lock.
   forUpdate: '',
+  fullText: sqliteFullText,
   isUniqueViolation: (error) => (error as { code?: string }).code?.startsWith('SQLITE_CONSTRAINT') ?? false,
   isRetryable: (error) => (error as { code?: string }).code === 'SQLITE_BUSY',
 };
@@ -113,6 +115,10 @@ export class SqliteDatabase implements SqlDatabase {
       // Wait one turn of the event loop so that requests already received can join the group.
       this.draining ??= new Promise<void>((done) => setImmediate(done)).then(() => this.drain());
     });
+  }
+
+  exclusive<T>(_key: string, work: (db: SqlDatabase) => Promise<T>): Promise<T> {
+    return work(this);
   }
 
   private async drain(): Promise<void> {

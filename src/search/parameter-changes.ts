@@ -1,0 +1,44 @@
+import type { IndexedDefinition, ParameterIdentity, SearchParameterSet } from './parameter-set.js';
+
+/**
+ * Which index rows a change of search parameters touches: the codes of the definitions added,
+ * removed or changed (and of composites built on them), on the types they apply to. A rebuild
+ * then reads and rewrites those rows only.
+ */
+export interface ParameterChanges {
+  /** Undefined: every type (a changed definition has base Resource or DomainResource). */
+  types?: readonly string[];
+  codes: ReadonlySet<string>;
+}
+
+/** The changes from `before` to `after`; undefined when everything must be rebuilt (another base set or extraction format). */
+export function parameterChanges(before: ParameterIdentity | undefined, after: SearchParameterSet): ParameterChanges | undefined {
+  const now = after.identity;
+  if (!before || before.format !== now.format || before.definitions !== now.definitions || before.fhirpath !== now.fhirpath) return undefined;
+  const key = (d: IndexedDefinition) => JSON.stringify(d);
+  const beforeKeys = new Set(before.custom.map(key));
+  const afterKeys = new Set(now.custom.map(key));
+  const changed = [...before.custom.filter((d) => !afterKeys.has(key(d))), ...now.custom.filter((d) => !beforeKeys.has(key(d)))];
+  const types = new Set<string>();
+  const codes = new Set<string>();
+  const urls = new Set<string>();
+  let everyType = false;
+  for (const [url, code, bases] of changed) {
+    urls.add(url);
+    codes.add(code);
+    for (const base of bases) {
+      if (base === 'Resource' || base === 'DomainResource') everyType = true;
+      else types.add(base);
+    }
+  }
+  if (changed.length > 0) {
+    // A composite's rows are made from its components' definitions.
+    const registry = after.registry;
+    for (const type of registry.resourceTypes) {
+      for (const def of registry.paramsFor(type).values()) {
+        if (def.components?.some((c) => urls.has(c.url))) (codes.add(def.code), types.add(type));
+      }
+    }
+  }
+  return everyType ? { codes } : { types: [...types], codes };
+}
