@@ -1,5 +1,5 @@
 import type { SearchFilter } from '../parse.js';
-import { type BuildContext, buildContext, type Clause, compartmentClause, type CompartmentScope, compileFilter, matchConditions, onResource, typeCondition } from './clauses.js';
+import { type BuildContext, buildContext, type Clause, compartmentClause, type CompartmentScope, compileFilter, exists, matchConditions, onResource, typeCondition } from './clauses.js';
 import { and, or, raw, type Sql, sql } from './fragment.js';
 import type { TextSearch } from './text.js';
 
@@ -38,8 +38,8 @@ export function accessClauses(ctx: BuildContext, limit: AccessLimit): Clause[] {
 }
 
 /** `type, id` of the live resources of `types` (undefined: all) within the limit (type and system history). */
-export function accessMembers(tenant: string, limit: AccessLimit, types: readonly string[] | undefined, text: TextSearch): Sql {
-  const ctx = buildContext(tenant, Date.now(), text);
+export function accessMembers(tenant: string, limit: AccessLimit, types: readonly string[] | undefined, text: TextSearch, fence: string): Sql {
+  const ctx = buildContext(tenant, Date.now(), text, fence);
   return sql`SELECT m.type, m.id FROM resource m WHERE ${matchConditions(ctx, 'm', types, accessClauses(ctx, limit))}`;
 }
 
@@ -72,7 +72,7 @@ function refersToClause(ctx: BuildContext, type: string, id: string): Clause {
     rank: 1,
     probe(o) {
       const x = ctx.alias();
-      return or([onResource(ctx, o, self), sql`EXISTS (SELECT 1 FROM search_reference ${raw(x)} WHERE ${raw(x)}.rkey = ${raw(o)}.rkey AND ${target(x)})`]);
+      return or([onResource(ctx, o, self), exists(ctx, sql`SELECT 1 FROM search_reference ${raw(x)} WHERE ${raw(x)}.rkey = ${raw(o)}.rkey AND ${target(x)}`)]);
     },
     set(types) {
       const x = ctx.alias();

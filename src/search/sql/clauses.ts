@@ -47,13 +47,20 @@ export interface BuildContext {
   now: number;
   /** The backend's full-text index, for `_text` and `_content`. */
   text: TextSearch;
+  /** Ends every candidate-testing EXISTS sub-query (Dialect.probeFence). */
+  fence: string;
   /** A fresh table alias. */
   alias(): string;
 }
 
-export function buildContext(tenant: string, now = Date.now(), text: TextSearch): BuildContext {
+export function buildContext(tenant: string, now = Date.now(), text: TextSearch, fence = ''): BuildContext {
   let n = 0;
-  return { tenant, now, text, alias: () => `a${n++}` };
+  return { tenant, now, text, fence, alias: () => `a${n++}` };
+}
+
+/** `EXISTS (body)`, run per candidate (see BuildContext.fence). */
+export function exists(ctx: BuildContext, body: Sql): Sql {
+  return sql`EXISTS (${body}${raw(ctx.fence)})`;
 }
 
 export const TABLES = {
@@ -112,8 +119,8 @@ function indexClause(ctx: BuildContext, table: string, param: string, condition:
     rank: negate ? NEGATIVE : rank,
     probe(o) {
       const x = ctx.alias();
-      const exists = sql`EXISTS (SELECT 1 FROM ${raw(table)} ${raw(x)} WHERE ${raw(x)}.rkey = ${raw(o)}.rkey AND ${raw(x)}.param = ${param} AND ${condition(x)})`;
-      return negate ? sql`NOT ${exists}` : exists;
+      const found = exists(ctx, sql`SELECT 1 FROM ${raw(table)} ${raw(x)} WHERE ${raw(x)}.rkey = ${raw(o)}.rkey AND ${raw(x)}.param = ${param} AND ${condition(x)}`);
+      return negate ? sql`NOT ${found}` : found;
     },
   };
   if (!negate) {
@@ -128,7 +135,7 @@ function indexClause(ctx: BuildContext, table: string, param: string, condition:
 /** `condition` on the resource row of the row `o` (which may be an index row). */
 export function onResource(ctx: BuildContext, o: string, condition: (r: string) => Sql): Sql {
   const r = ctx.alias();
-  return sql`EXISTS (SELECT 1 FROM resource ${raw(r)} WHERE ${raw(r)}.rkey = ${raw(o)}.rkey AND ${condition(r)})`;
+  return exists(ctx, sql`SELECT 1 FROM resource ${raw(r)} WHERE ${raw(r)}.rkey = ${raw(o)}.rkey AND ${condition(r)}`);
 }
 
 /** A clause on the resource table's own columns. */
@@ -270,10 +277,11 @@ function chainClause(ctx: BuildContext, f: ChainFilter): Clause {
       const x = ctx.alias();
       const targets = inner.map((t) => {
         const r = ctx.alias();
-        return sql`${raw(x)}.target_type = ${t.type} AND EXISTS (SELECT 1 FROM resource ${raw(r)} WHERE ${raw(r)}.tenant = ${ctx.tenant} AND ${raw(r)}.type = ${t.type}
-          AND ${raw(r)}.id = ${raw(x)}.target_id AND ${raw(r)}.deleted = 0 AND ${t.clause.probe(r)})`;
+        const target = exists(ctx, sql`SELECT 1 FROM resource ${raw(r)} WHERE ${raw(r)}.tenant = ${ctx.tenant} AND ${raw(r)}.type = ${t.type}
+          AND ${raw(r)}.id = ${raw(x)}.target_id AND ${raw(r)}.deleted = 0 AND ${t.clause.probe(r)}`);
+        return sql`${raw(x)}.target_type = ${t.type} AND ${target}`;
       });
-      return sql`EXISTS (SELECT 1 FROM search_reference ${raw(x)} WHERE ${raw(x)}.rkey = ${raw(o)}.rkey AND ${raw(x)}.param = ${f.param.code} AND ${or(targets)})`;
+      return exists(ctx, sql`SELECT 1 FROM search_reference ${raw(x)} WHERE ${raw(x)}.rkey = ${raw(o)}.rkey AND ${raw(x)}.param = ${f.param.code} AND ${or(targets)}`);
     },
     set: (types) => references(types, (x, type, clause) => sql`${raw(x)}.target_id IN (${matching(ctx, type, [clause], 'id')})`),
     size(types, cap) {
@@ -299,9 +307,12 @@ function hasClause(ctx: BuildContext, f: HasFilter): Clause {
       const r = ctx.alias();
       const x = ctx.alias();
       // Reference rows exist only for live resources: x itself stands for a live source.
-      return sql`EXISTS (SELECT 1 FROM resource ${raw(r)} JOIN search_reference ${raw(x)} ON ${raw(x)}.tenant = ${raw(r)}.tenant AND ${raw(x)}.target_id = ${raw(r)}.id
-        AND ${raw(x)}.type = ${f.sourceType} AND ${raw(x)}.param = ${f.referenceParam.code} AND ${raw(x)}.target_type = ${raw(r)}.type
-        WHERE ${raw(r)}.rkey = ${raw(o)}.rkey AND ${inner.probe(x)})`;
+      return exists(
+        ctx,
+        sql`SELECT 1 FROM resource ${raw(r)} JOIN search_reference ${raw(x)} ON ${raw(x)}.tenant = ${raw(r)}.tenant AND ${raw(x)}.target_id = ${raw(r)}.id
+          AND ${raw(x)}.type = ${f.sourceType} AND ${raw(x)}.param = ${f.referenceParam.code} AND ${raw(x)}.target_type = ${f.resourceType}
+          WHERE ${raw(r)}.rkey = ${raw(o)}.rkey AND ${inner.probe(x)}`,
+      );
     },
     // About one target per source through one reference: the sources' count stands for the targets'.
     size: (_types, cap) => (inner.set ? sizeQuery(inner, [f.sourceType], cap) : sql`SELECT ${cap} AS n`),
@@ -337,7 +348,7 @@ export function compartmentClause(ctx: BuildContext, scope: CompartmentScope): C
     rank: scope.id === undefined ? 50 : 1,
     probe(o) {
       const x = ctx.alias();
-      const member = sql`EXISTS (SELECT 1 FROM search_reference ${raw(x)} WHERE ${raw(x)}.rkey = ${raw(o)}.rkey AND ${target(x)} AND ${byType(x, undefined)})`;
+      const member = exists(ctx, sql`SELECT 1 FROM search_reference ${raw(x)} WHERE ${raw(x)}.rkey = ${raw(o)}.rkey AND ${target(x)} AND ${byType(x, undefined)}`);
       return scope.includeSelf ? or([onResource(ctx, o, self), member]) : member;
     },
     set(types) {

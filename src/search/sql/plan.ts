@@ -19,6 +19,8 @@ export interface PlanInput {
   search: ParsedSearch;
   /** The backend's full-text index (`_text`, `_content`). */
   textSearch: TextSearch;
+  /** Dialect.probeFence (none when absent). */
+  probeFence?: string;
   compartment?: CompartmentScope;
   /** Authorization's limit (SMART scopes): ANDed with the search. */
   limit?: AccessLimit;
@@ -144,7 +146,7 @@ function orderBy(columns: readonly string[], keys: readonly Key[], backwards: bo
  * (absent when the page streams and stops early, leaving the total to countQuery or estimates).
  */
 export function pageQuery(input: PlanInput, limit: number, position?: Position, offset = 0, counted = false): { sql: Sql; keyCount: number } {
-  const ctx = buildContext(input.tenant, input.now, input.textSearch);
+  const ctx = buildContext(input.tenant, input.now, input.textSearch, input.probeFence);
   const keys = input.search.sort.map((key) => sortKey(ctx, key));
   const backwards = position?.direction === 'before';
   const tail = offset > 0 && !position ? sql` LIMIT ${limit} OFFSET ${offset}` : sql` LIMIT ${limit}`;
@@ -167,7 +169,7 @@ export function pageQuery(input: PlanInput, limit: number, position?: Position, 
 
 /** The number of matches (all pages). */
 export function countQuery(input: PlanInput): Sql {
-  const ctx = buildContext(input.tenant, input.now, input.textSearch);
+  const ctx = buildContext(input.tenant, input.now, input.textSearch, input.probeFence);
   const { from, where, distinct } = sourceOf(ctx, input);
   return sql`SELECT COUNT(${raw(distinct ? 'DISTINCT d.rkey' : '*')}) AS n FROM ${from} WHERE ${where}`;
 }
@@ -182,7 +184,7 @@ export function countQuery(input: PlanInput): Sql {
  */
 export function estimateQueries(input: PlanInput, size: number, bound: number): { population: Sql; allCandidates: Sql; sample: Sql; spread?: Sql } {
   const types = typesOf(input.search);
-  const ctx = buildContext(input.tenant, input.now, input.textSearch);
+  const ctx = buildContext(input.tenant, input.now, input.textSearch, input.probeFence);
   const { driver, probes } = chooseDriver(clausesOf(ctx, input), input.driver);
   const candidates = () =>
     driver ? sql`SELECT DISTINCT c.rkey FROM (${driver.set!(types)}) c ORDER BY c.rkey` : sql`SELECT c.rkey FROM resource c WHERE ${liveResource(ctx, 'c', types)} ORDER BY c.rkey`;
@@ -208,7 +210,7 @@ export function estimateQueries(input: PlanInput, size: number, bound: number): 
  * the choice is plain (a clause on one id, identifier or target always drives).
  */
 export function driverProbes(input: PlanInput, cap: number): { clause: number; sql: Sql }[] {
-  const ctx = buildContext(input.tenant, input.now, input.textSearch);
+  const ctx = buildContext(input.tenant, input.now, input.textSearch, input.probeFence);
   const clauses = clausesOf(ctx, input);
   const candidates = clauses.map((clause, index) => ({ clause, index })).filter(({ clause }) => clause.set && clause.rank < 100);
   if (candidates.length < 2 || Math.min(...candidates.map(({ clause }) => clause.rank)) <= 1) return [];

@@ -16,6 +16,7 @@ export const postgresDialect: Dialect = {
   advisoryLock: 'SELECT pg_advisory_xact_lock(hashtextextended(?, 0))',
   forUpdate: ' FOR UPDATE',
   fullText: postgresFullText,
+  probeFence: ' OFFSET 0',
   isUniqueViolation: (error) => sqlState(error) === '23505',
   // serialization_failure, deadlock_detected: PostgreSQL rolled the transaction back, and
   // running it again from the start may succeed.

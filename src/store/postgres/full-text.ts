@@ -47,6 +47,6 @@ export const postgresFullText: FullTextIndex = {
   probe(ctx, o, param, query): Sql {
     const x = ctx.alias();
     return sql`EXISTS (SELECT 1 FROM ${raw(TABLE)} ${raw(x)} WHERE ${raw(x)}.rkey = ${raw(o)}.rkey AND ${raw(x)}.param = ${param}
-      AND ${raw(x)}.words @@ to_tsquery('simple', ${tsquery(query)}))`;
+      AND ${raw(x)}.words @@ to_tsquery('simple', ${tsquery(query)}) OFFSET 0)`;
   },
 };

@@ -55,6 +55,12 @@ export interface Dialect {
   readonly advisoryLock?: string;
   /** The full-text index of `_text` and `_content` (SQLite FTS5, PostgreSQL tsvector). */
   readonly fullText: FullTextIndex;
+  /**
+   * Appended inside the EXISTS sub-queries that test one search candidate, so that they run per
+   * candidate as planned (search/sql/plan.ts) instead of being turned into joins: PostgreSQL's
+   * `OFFSET 0` (its planner misjudges chained conditions and hashes whole index tables).
+   */
+  readonly probeFence: string;
   /** Whether an error is a unique-constraint violation. */
   isUniqueViolation(error: unknown): boolean;
   /** Whether an error means "the transaction lost a race; running it again may succeed". */

@@ -74,6 +74,13 @@ export const migrations: Migration[] = [
     // `ge`, `gt` and `eb` bound a date's upper end: without this index they read every row of the parameter.
     statements: () => ['CREATE INDEX search_date_high ON search_date (tenant, type, param, high, low, rkey)'],
   },
+  {
+    version: 6,
+    name: 'binary-collated resource ids',
+    // References hold target ids binary-collated (COLLATE "C" on PostgreSQL): ids must compare the
+    // same way, or no index serves a chain's or _has's join between them. SQLite is binary already.
+    statements: (d) => (d.name === 'postgres' ? [`ALTER TABLE resource ALTER COLUMN id TYPE ${d.binaryText}`] : []),
+  },
 ];
 
 const ledger = `CREATE TABLE IF NOT EXISTS kiln_migration (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)`;

@@ -73,7 +73,7 @@ function sqlValue(v: unknown): SqlParam {
 }
 
 export async function runSearch(sql: SqlExecutor, dialect: Dialect, tenant: string, query: SearchQuery): Promise<SearchPage> {
-  const input: PlanInput = { tenant, search: query.search, textSearch: dialect.fullText, ...(query.compartment ? { compartment: query.compartment } : {}), ...(query.limit ? { limit: query.limit } : {}) };
+  const input: PlanInput = { tenant, search: query.search, textSearch: dialect.fullText, probeFence: dialect.probeFence, ...(query.compartment ? { compartment: query.compartment } : {}), ...(query.limit ? { limit: query.limit } : {}) };
   const position = query.cursor ? decodeCursor(query.cursor) : undefined;
   // Later pages keep the first page's plan (and estimate): no counting again on every page.
   const driver = position ? position.driver : await chooseDriverByCounts(sql, input);

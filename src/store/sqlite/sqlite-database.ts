@@ -11,6 +11,7 @@ export const sqliteDialect: Dialect = {
   // SQLite has one writer at a time (BEGIN IMMEDIATE), so selected rows need no lock.
   forUpdate: '',
   fullText: sqliteFullText,
+  probeFence: '',
   isUniqueViolation: (error) => (error as { code?: string }).code?.startsWith('SQLITE_CONSTRAINT') ?? false,
   isRetryable: (error) => (error as { code?: string }).code === 'SQLITE_BUSY',
 };
