@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { freePort, spawnKiln, waitForHttp } from '../support/process.js';
+import { EYE, eyeColour } from '../support/eye-colour.js';
 
 const dirs: string[] = [];
 function tempDir(): string {
@@ -15,15 +16,6 @@ function tempDir(): string {
 }
 after(() => dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
 
-const EYE = 'http://example.org/eye-colour';
-const eyeColour = {
-  resourceType: 'SearchParameter',
-  url: 'http://example.org/SearchParameter/eye-colour',
-  code: 'eye-colour',
-  base: ['Patient'],
-  type: 'string',
-  expression: `Patient.extension.where(url='${EYE}').value`,
-};
 
 function write(dir: string, name: string, content: unknown): string {
   const path = join(dir, name);

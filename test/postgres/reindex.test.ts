@@ -10,12 +10,10 @@ import { searchParameterSet } from '../../src/search/parameter-set.js';
 import { parseSearch } from '../../src/search/parse.js';
 import { openPostgresStore } from '../../src/store/postgres/index.js';
 import type { SqlStore } from '../../src/store/sql/sql-store.js';
+import { EYE, eyeColour } from '../support/eye-colour.js';
 import { dropSchema, requireServerUrl, uniqueSchemaName } from '../support/postgres.js';
 
-const EYE = 'http://example.org/eye-colour';
-const parameters = searchParameterSet([
-  { resourceType: 'SearchParameter', url: 'http://example.org/SearchParameter/eye-colour', code: 'eye-colour', base: ['Patient'], type: 'string', expression: `Patient.extension.where(url='${EYE}').value` },
-]);
+const parameters = searchParameterSet([eyeColour]);
 
 let url: string;
 const schema = uniqueSchemaName();
@@ -70,7 +68,7 @@ test('several stores starting at once with new parameters: one rebuilds, the oth
 
 test('a store starting while another rebuilds waits for it, then finds the index current', async () => {
   const changed = searchParameterSet([
-    { resourceType: 'SearchParameter', url: 'http://example.org/SearchParameter/eye-colour', code: 'eye-colour', base: ['Patient'], type: 'string', expression: `Patient.extension.where(url='${EYE}').value | Patient.id` },
+    { ...eyeColour, expression: `${eyeColour.expression} | Patient.id` },
   ]);
   const [rebuilder, other] = stores.slice(1, 3);
   // Both find the index stale and race for the lock: whichever wins rebuilds, the other waits.

@@ -8,6 +8,7 @@ import { SearchParameterError, loadCustomParameters } from '../../src/search/cus
 import { extractIndex } from '../../src/search/extract.js';
 import { parameterChanges } from '../../src/search/parameter-changes.js';
 import { defaultParameterSet, searchParameterSet } from '../../src/search/parameter-set.js';
+import { eyeColour } from '../support/eye-colour.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'kiln-custom-sp-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -18,14 +19,7 @@ function file(name: string, content: unknown): string {
   return path;
 }
 
-const good = {
-  resourceType: 'SearchParameter',
-  url: 'http://example.org/SearchParameter/eye-colour',
-  code: 'eye-colour',
-  base: ['Patient'],
-  type: 'string',
-  expression: "Patient.extension.where(url='http://example.org/eye-colour').value",
-};
+const good = eyeColour;
 
 function rejects(source: unknown, pattern: RegExp): void {
   assert.throws(
