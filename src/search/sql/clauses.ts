@@ -263,6 +263,9 @@ function valueCondition(v: SearchValue, param: SearchParamDefinition, modifier: 
  * chain. Listing them starts from the matching targets; testing one candidate follows its
  * references to their targets, a constant cost however many targets match.
  */
+/** Targets whose references a chain counts to estimate how many references each target has. */
+const FANOUT_SAMPLE = 20;
+
 function chainClause(ctx: BuildContext, f: ChainFilter): Clause {
   const inner = f.targets.map((t) => ({ type: t.targetType, clause: compileFilter(ctx, t.filter) }));
   const rank = Math.min(...inner.map((t) => t.clause.rank)) + 1;
@@ -285,11 +288,22 @@ function chainClause(ctx: BuildContext, f: ChainFilter): Clause {
     },
     set: (types) => references(types, (x, type, clause) => sql`${raw(x)}.target_id IN (${matching(ctx, type, [clause], 'id')})`),
     size(types, cap) {
-      // Counting the references first lists every matching target: only when they are few.
-      const targets = inner.filter((t) => t.clause.set);
-      if (targets.length < inner.length) return sql`SELECT ${cap} AS n`;
-      const few = and(targets.map((t) => sql`(${sizeQuery(t.clause, [t.type], cap)}) < ${cap}`));
-      return sql`SELECT CASE WHEN ${few} THEN (${boundedCount(this.set!(types), cap)}) ELSE ${cap} END AS n`;
+      // Targets × references per target, the latter counted for the first few targets only:
+      // counting every reference would read each matching target at random.
+      if (inner.some((t) => !t.clause.set)) return sql`SELECT ${cap} AS n`;
+      const estimates = inner.map((t) => {
+        const x = ctx.alias();
+        const s = ctx.alias();
+        const i = ctx.alias();
+        const firstTargets = sql`SELECT ${raw(s)}.id FROM (${matching(ctx, t.type, [t.clause], 'id')} LIMIT ${FANOUT_SAMPLE}) ${raw(s)}`;
+        const references = sql`SELECT COUNT(*) FROM search_reference ${raw(x)} WHERE ${raw(x)}.tenant = ${ctx.tenant} AND ${typeCondition(`${x}.type`, types)}
+          AND ${raw(x)}.param = ${f.param.code} AND ${raw(x)}.target_type = ${t.type} AND ${raw(x)}.target_id IN (${firstTargets})`;
+        const n = raw(`${i}.n`);
+        return sql`(SELECT CASE WHEN ${n} >= ${cap} THEN ${cap} WHEN ${n} = 0 THEN 0
+          ELSE ${n} * (${references}) / (CASE WHEN ${n} < ${FANOUT_SAMPLE} THEN ${n} ELSE ${FANOUT_SAMPLE} END) END FROM (${sizeQuery(t.clause, [t.type], cap)}) ${raw(i)})`;
+      });
+      const e = ctx.alias();
+      return sql`SELECT CASE WHEN ${raw(e)}.n >= ${cap} THEN ${cap} ELSE ${raw(e)}.n END AS n FROM (SELECT ${join(estimates, ' + ')} AS n) ${raw(e)}`;
     },
   };
 }
