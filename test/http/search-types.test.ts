@@ -189,6 +189,19 @@ describe('date', () => {
     assert.deepEqual(await ids(base, `Encounter?identifier=${run}&date=le2020-01-10T08:00:01Z`), [enc.id]);
   });
 
+  test('two bounds on one parameter select a range, Periods included', async () => {
+    const run = unique('range');
+    const encounter = (start: string, end: string) =>
+      create(base, { resourceType: 'Encounter', status: 'finished', class: { code: 'AMB' }, identifier: [{ value: run }], period: { start, end } });
+    const january = await encounter('2020-01-01', '2020-01-05');
+    const february = await encounter('2020-02-01', '2020-02-03');
+    const spanning = await encounter('2019-12-20', '2020-03-01');
+    assert.deepEqual(await ids(base, `Encounter?identifier=${run}&date=ge2020-01-02&date=le2020-01-31`), sorted([january.id, spanning.id]));
+    assert.deepEqual(await ids(base, `Encounter?identifier=${run}&date=ge2020-01-01&date=lt2020-03-01`), sorted([january.id, february.id, spanning.id]));
+    assert.deepEqual(await ids(base, `Encounter?identifier=${run}&date=sa2020-01-10&date=eb2020-03-01`), [february.id]);
+    assert.deepEqual(await ids(base, `Encounter?identifier=${run}&date=gt2020-02-02&date=lt2020-01-01`), [spanning.id]);
+  });
+
   test('a malformed date is a 400 naming the parameter', async () => {
     assertNamesParameter(await get(base, 'Patient?birthdate=1970-13'), 'birthdate');
     assertNamesParameter(await get(base, 'Patient?birthdate=xx1970'), 'birthdate');

@@ -127,3 +127,18 @@ describe('search parameter registry', () => {
     assert.equal(reg.byUrl('u:1')?.code, 'x');
   });
 });
+
+describe('single-valued parameters', () => {
+  it('plain paths through elements of at most one value are single-valued; others are not', async () => {
+    const { isSingleValued } = await import('../../src/search/single-valued.js');
+    const registry = defaultRegistry();
+    const param = (type: string, code: string) => registry.get(type, code)!;
+    assert.equal(isSingleValued(param('Patient', 'birthdate')), true);
+    assert.equal(isSingleValued(param('Encounter', 'date')), true);
+    assert.equal(isSingleValued(param('Observation', 'date')), true);
+    assert.equal(isSingleValued(param('Patient', 'name')), false, 'Patient.name repeats');
+    const custom = { ...param('Patient', 'birthdate'), code: 'address-period', expression: 'Patient.address.period' };
+    assert.equal(isSingleValued(custom), false, 'Patient.address repeats, so its periods do');
+    assert.equal(isSingleValued({ ...custom, expression: "Patient.extension.where(url='x').value" }), false, 'not a plain path');
+  });
+});

@@ -208,6 +208,16 @@ function isOrdered(param: SearchParamDefinition, modifier: string | undefined, v
   }
 }
 
+/**
+ * Several date clauses on one parameter that holds at most one value per resource (see
+ * search/single-valued.ts), as one clause on the same index row: `birthdate=ge1990&birthdate=lt1995`
+ * reads one index range instead of testing every candidate of one bound for the other.
+ */
+export function sameRowDateClause(ctx: BuildContext, filters: readonly ParamFilter[]): Clause {
+  const conditions = (x: string) => and(filters.map((f) => valueCondition(f.values[0], f.param, undefined, x, ctx)));
+  return indexClause(ctx, TABLES.date, filters[0].param.code, conditions, 5);
+}
+
 function rankOf(param: SearchParamDefinition, values: readonly SearchValue[]): number {
   const v = values[0];
   switch (v?.type) {

@@ -1,6 +1,7 @@
 import { invalid } from '../../fhir/errors.js';
-import type { ParsedSearch, SortKey } from '../parse.js';
-import { type BuildContext, buildContext, chooseDriver, type Clause, compartmentClause, type CompartmentScope, compileFilter, liveResource, sizeQuery, TABLES } from './clauses.js';
+import type { ParamFilter, ParsedSearch, SearchFilter, SortKey } from '../parse.js';
+import { isSingleValued } from '../single-valued.js';
+import { type BuildContext, buildContext, chooseDriver, type Clause, compartmentClause, type CompartmentScope, compileFilter, liveResource, sameRowDateClause, sizeQuery, TABLES } from './clauses.js';
 import { and, join, or, raw, type Sql, type SqlParam, sql } from './fragment.js';
 import { type AccessLimit, accessClauses } from './access.js';
 import type { TextSearch } from './text.js';
@@ -53,10 +54,26 @@ function typesOf(search: ParsedSearch): string[] | undefined {
 }
 
 function clausesOf(ctx: BuildContext, input: PlanInput): Clause[] {
-  const clauses: Clause[] = input.search.clauses.map((c) => compileFilter(ctx, c.filter));
+  const merged = sameRowDates(input.search);
+  const clauses: Clause[] = [...merged.values()].map((group) => sameRowDateClause(ctx, group));
+  const inGroups = new Set<SearchFilter>([...merged.values()].flat());
+  for (const { filter } of input.search.clauses) if (!inGroups.has(filter)) clauses.push(compileFilter(ctx, filter));
   if (input.compartment) clauses.push(compartmentClause(ctx, input.compartment));
   if (input.limit) clauses.push(...accessClauses(ctx, input.limit));
   return clauses;
+}
+
+/** Date clauses of one type that share a single-valued parameter, by parameter (two or more each). */
+function sameRowDates(search: ParsedSearch): Map<string, ParamFilter[]> {
+  const groups = new Map<string, ParamFilter[]>();
+  if (search.types.length !== 1) return groups;
+  for (const { filter } of search.clauses) {
+    if (filter.kind !== 'param' || filter.param.type !== 'date' || filter.param.special || filter.modifier) continue;
+    if (filter.values.length !== 1 || filter.values[0].type !== 'date' || !isSingleValued(filter.param)) continue;
+    groups.set(filter.param.code, [...(groups.get(filter.param.code) ?? []), filter]);
+  }
+  for (const [code, group] of groups) if (group.length < 2) groups.delete(code);
+  return groups;
 }
 
 /**
