@@ -4,53 +4,15 @@
  * it, and searches go through it (FTS5 MATCH; the GIN index on the tsvector), not a scan.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { PGlite } from '@electric-sql/pglite';
 import { parseSearch } from '../../src/search/parse.js';
 import { pageQuery } from '../../src/search/sql/plan.js';
-import { connectPostgres, PgliteDatabase } from '../../src/store/postgres/index.js';
 import type { SqlDatabase } from '../../src/store/sql/driver.js';
 import { migrate, migrations } from '../../src/store/sql/schema.js';
 import { SqlStore } from '../../src/store/sql/sql-store.js';
-import { SqliteDatabase } from '../../src/store/sqlite/sqlite-database.js';
-import { dropSchema, testPostgresUrl, uniqueSchemaName } from '../support/postgres.js';
+import { rawDatabases } from '../support/stores.js';
 
-interface RawDatabase {
-  db: SqlDatabase;
-  cleanup(): Promise<void>;
-}
-
-const backends: [string, () => Promise<RawDatabase>][] = [
-  [
-    'sqlite',
-    async () => {
-      const dir = await mkdtemp(join(tmpdir(), 'kiln-fts-'));
-      const db = new SqliteDatabase(join(dir, 'kiln.sqlite'));
-      return { db, cleanup: async () => (await db.close(), await rm(dir, { recursive: true, force: true })) };
-    },
-  ],
-  [
-    'postgres',
-    async () => {
-      const url = testPostgresUrl();
-      if (!url) {
-        const db = new PgliteDatabase(await PGlite.create());
-        return { db, cleanup: () => db.close() };
-      }
-      const schema = uniqueSchemaName();
-      const admin = await connectPostgres(url, { poolSize: 1, statementTimeoutMs: 0 });
-      await admin.execute(`CREATE SCHEMA ${schema}`);
-      await admin.close();
-      const target = new URL(url);
-      target.searchParams.set('options', `-c search_path=${schema}`);
-      const db = await connectPostgres(target.toString(), { poolSize: 2, statementTimeoutMs: 0 });
-      return { db, cleanup: async () => (await db.close(), await dropSchema(url, schema)) };
-    },
-  ],
-];
+const backends = rawDatabases;
 
 /** A resource as a release before migration 4 stored it, `_text`/`_content` rows included. */
 async function writeOldFormat(db: SqlDatabase, id: string, text: string, content: string): Promise<void> {
