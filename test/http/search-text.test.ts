@@ -57,6 +57,16 @@ describe('_content and _text', () => {
     assert.deepEqual(await q('_content=sugar&_content=pressure'), [], 'repetition is AND');
   });
 
+  test(':missing on _text and _content is a 400 not-supported naming the parameter', async () => {
+    // The full-text index keeps no row for a resource without text, so it cannot answer :missing.
+    for (const name of ['_text', '_content']) {
+      const res = await get(base, `Patient?${name}:missing=true`);
+      assert.equal(res.status, 400);
+      assert.equal(res.body.resourceType, 'OperationOutcome');
+      assert.match(res.text, new RegExp(name));
+    }
+  });
+
   test('punctuation separates words, in the text and in the search', async () => {
     assert.deepEqual(await q('_content=mail'), [r.sugar.id]);
     assert.deepEqual(await q('_content=e-mail'), [r.sugar.id]);

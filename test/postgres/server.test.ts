@@ -2,12 +2,11 @@
 // timeouts, schemas. KILN_TEST_POSTGRES_URL, else the local server; fails if neither answers.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import pg from 'pg';
 import { migrateCommand } from '../../src/cli/migrate.js';
 import { defaultConfig, mergeConfig } from '../../src/config/load.js';
 import { connectPostgres, migratePostgres, openPostgresStore } from '../../src/store/postgres/index.js';
 import { migrations } from '../../src/store/sql/schema.js';
-import { dropSchema, requireServerUrl, settings, uniqueSchemaName } from '../support/postgres.js';
+import { dropSchema, requireServerUrl, settings, uniqueSchemaName, withClient } from '../support/postgres.js';
 import { spawnKiln } from '../support/process.js';
 
 let url: string;
@@ -34,15 +33,6 @@ function urlWithSearchPath(schema: string): string {
   return u.toString();
 }
 
-async function withClient<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await work(client);
-  } finally {
-    await client.end();
-  }
-}
 
 describe('start-up errors', () => {
   test('an unreachable server', async () => {
@@ -79,7 +69,7 @@ describe('start-up errors', () => {
 describe('migrations', () => {
   test('several processes starting at once migrate once: the advisory lock serialises them', async () => {
     const schema = newSchema();
-    await withClient((c) => c.query(`CREATE SCHEMA ${schema}`));
+    await withClient(url, (c) => c.query(`CREATE SCHEMA ${schema}`));
     const target = urlWithSearchPath(schema);
     const dbs = await Promise.all(Array.from({ length: 6 }, () => connectPostgres(target, { poolSize: 2, statementTimeoutMs: 0 })));
     try {
@@ -102,13 +92,13 @@ describe('migrations', () => {
     const schema = newSchema();
     const store = await openPostgresStore(url, settings, { schema });
     await store.close();
-    const tables = await withClient(async (c) => (await c.query(`SELECT table_name FROM information_schema.tables WHERE table_schema = $1`, [schema])).rows.map((r) => r.table_name));
+    const tables = await withClient(url, async (c) => (await c.query(`SELECT table_name FROM information_schema.tables WHERE table_schema = $1`, [schema])).rows.map((r) => r.table_name));
     assert.ok(tables.includes('resource_version') && tables.includes('resource') && tables.includes('kiln_migration'), tables.join(', '));
   });
 
   test('kiln migrate applies pending migrations, then finds nothing to do', async () => {
     const schema = newSchema();
-    await withClient((c) => c.query(`CREATE SCHEMA ${schema}`));
+    await withClient(url, (c) => c.query(`CREATE SCHEMA ${schema}`));
     const config = mergeConfig(defaultConfig(), { databaseUrl: urlWithSearchPath(schema) });
     const out: string[] = [];
     const write = process.stdout.write;

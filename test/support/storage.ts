@@ -6,10 +6,9 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
 import { createKiln, type KilnComponents, type KilnOverrides } from '../../src/index.js';
 import { openPgliteStore } from '../../src/store/postgres/index.js';
-import { dropSchema, testPostgresUrl, uniqueSchemaName } from './postgres.js';
+import { dropSchema, testPostgresUrl, uniqueSchemaName, withClient } from './postgres.js';
 
 export interface RunningServer {
   baseUrl: string;
@@ -61,12 +60,3 @@ export async function testStorage(): Promise<TestStorage> {
   };
 }
 
-async function withClient<T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await work(client);
-  } finally {
-    await client.end();
-  }
-}

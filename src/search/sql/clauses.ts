@@ -1,3 +1,4 @@
+import { invalid } from '../../fhir/errors.js';
 import type { SearchParamDefinition } from '../parameters.js';
 import type { ChainFilter, HasFilter, ParamFilter, SearchFilter, SearchValue } from '../parse.js';
 import { componentCondition, dateCondition, numberCondition, quantityCondition, referenceCondition, stringCondition, tokenCondition, uriCondition } from './conditions.js';
@@ -72,7 +73,6 @@ export const TABLES = {
   quantity: 'search_quantity',
   uri: 'search_uri',
   composite: 'search_composite',
-  text: 'search_text',
 } as const;
 
 /** Never used to drive: it matches what other rows lack. */
@@ -164,7 +164,6 @@ export function compileFilter(ctx: BuildContext, filter: SearchFilter): Clause {
 }
 
 function tableOf(param: SearchParamDefinition): string {
-  if (param.special === 'text' || param.special === 'content') return TABLES.text;
   return TABLES[param.type as keyof typeof TABLES] ?? TABLES.token;
 }
 
@@ -183,11 +182,14 @@ function paramClause(ctx: BuildContext, f: ParamFilter): Clause {
     if (first?.type === 'missing') return resourceClause(ctx, () => raw(first.missing ? '1 = 0' : '1 = 1'), first.missing ? 0 : NEGATIVE);
     return resourceClause(ctx, (o) => or(values.map((v) => (v.type === 'date' ? dateCondition(v, { low: `${o}.last_updated`, high: `${o}.last_updated` }, iso, ctx.now) : raw('1 = 0')))), 8);
   }
+  const fullText = param.special === 'text' || param.special === 'content';
+  // The full-text index keeps no row for a resource without text: it cannot tell which have none.
+  if (fullText && first?.type === 'missing') throw invalid(`':missing' is not supported on '${param.code}'`, [param.code], 'not-supported');
   const table = tableOf(param);
   if (first?.type === 'missing') {
     return first.missing ? indexClause(ctx, table, param.code, () => raw('1 = 1'), 0, true) : indexClause(ctx, table, param.code, () => raw('1 = 1'), 9);
   }
-  if (param.special === 'text' || param.special === 'content') return textClause(ctx, param.code, values, 7);
+  if (fullText) return textClause(ctx, param.code, values, 7);
   const condition = (x: string) => or(values.map((v) => valueCondition(v, param, modifier, x, ctx)));
   const clause = indexClause(ctx, table, param.code, condition, rankOf(param, values), modifier === 'not');
   if (values.length === 1 && isOrdered(param, modifier, values[0])) clause.ordered = true;
