@@ -87,8 +87,10 @@ function sourceOf(ctx: BuildContext, input: PlanInput): { from: Sql; where: Sql;
   const types = typesOf(input.search);
   const { driver, probes } = chooseDriver(clausesOf(ctx, input), input.driver);
   const tests = probes.map((clause) => clause.probe('d'));
-  if (driver) return { from: sql`(${driver.set!(types)}) d`, where: and(tests), distinct: true, ordered: driver.ordered === true };
-  return { from: raw('resource d'), where: and([liveResource(ctx, 'd', types), ...tests]), distinct: false, ordered: types?.length === 1 };
+  // Index rows are in rkey order within one type only.
+  const oneType = types?.length === 1;
+  if (driver) return { from: sql`(${driver.set!(types)}) d`, where: and(tests), distinct: true, ordered: oneType && driver.ordered === true };
+  return { from: raw('resource d'), where: and([liveResource(ctx, 'd', types), ...tests]), distinct: false, ordered: oneType };
 }
 
 const SORT_COLUMN: Record<string, [string, string]> = {
