@@ -16,6 +16,6 @@ export async function openSqliteStore(dataDir: string | ':memory:'): Promise<Sql
   const db = new SqliteDatabase(file);
   // The writer creates the file and schema before the read-only connection opens it.
   await migrate(db);
-  db.openReader();
+  db.startServing();
   return new SqlStore(db);
 }
