@@ -35,3 +35,34 @@ test('PostgreSQL runs candidate tests as sub-plans and follows references throug
     await cleanup();
   }
 });
+
+const openSqlite = rawDatabases.find(([name]) => name === 'sqlite')![1];
+
+/**
+ * A page whose candidates are costly to test (here `_has`, driven by a name that lists candidates
+ * out of rkey order) streams: the candidates are sorted first, then tested in that order until
+ * the page is full. Were the sort above the tests, every candidate would be tested.
+ */
+test('a streamed page sorts its candidates before it tests them, on both backends', async () => {
+  const [type, query] = QUERIES._has;
+  for (const open of [openSqlite, openPostgres]) {
+    const { db, cleanup } = await open();
+    try {
+      await migrate(db);
+      const { sql } = pageQuery({ tenant: '', search: parseSearch(query, type), textSearch: db.dialect.fullText, probeFence: db.dialect.probeFence, driver: 0, stream: true }, 21);
+      if (db.dialect.name === 'sqlite') {
+        const steps = await db.query<{ parent: number; detail: string }>(`EXPLAIN QUERY PLAN ${sql.text}`, sql.params);
+        const outer = steps.filter((step) => step.parent === 0).map((step) => step.detail);
+        assert.ok(outer.some((detail) => detail.startsWith('SCAN d')), `sqlite: the sorted candidates are scanned\n${outer.join('\n')}`);
+        assert.ok(!outer.some((detail) => /TEMP B-TREE FOR ORDER BY/.test(detail)), `sqlite: nothing is sorted after the tests\n${outer.join('\n')}`);
+      } else {
+        const plan = (await db.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${sql.text}`, sql.params)).map((row) => row['QUERY PLAN']);
+        const filtered = plan.findIndex((line) => /Subquery Scan on d/.test(line));
+        const firstSort = plan.findIndex((line) => /Sort/.test(line));
+        assert.ok(filtered >= 0 && firstSort > filtered, `postgres: the sort is below the tests\n${plan.join('\n')}`);
+      }
+    } finally {
+      await cleanup();
+    }
+  }
+});

@@ -1,5 +1,5 @@
 import type { SearchFilter } from '../parse.js';
-import { type BuildContext, buildContext, type Clause, compartmentClause, type CompartmentScope, compileFilter, exists, matchConditions, onResource, typeCondition } from './clauses.js';
+import { type BuildContext, buildContext, probeCost, type Clause, compartmentClause, type CompartmentScope, compileFilter, exists, matchConditions, onResource, typeCondition } from './clauses.js';
 import { and, or, raw, type Sql, sql } from './fragment.js';
 import type { TextSearch } from './text.js';
 
@@ -101,11 +101,13 @@ function drivable(group: readonly Clause[]): boolean {
  */
 export function anyOfClause(ctx: BuildContext, groups: readonly (readonly Clause[])[]): Clause {
   const probe = (o: string) => or(groups.map((group) => and(group.map((clause) => clause.probe(o)))));
-  if (groups.length === 0 || !groups.every(drivable)) return { rank: WEAK, probe };
+  const cost = probeCost(groups.flat());
+  if (groups.length === 0 || !groups.every(drivable)) return { rank: WEAK, probe, cost };
   const rank = Math.max(...groups.map((group) => Math.min(...group.map((clause) => clause.rank)))) + 1;
   return {
     rank,
     probe,
+    cost,
     set: (types) => groups.map((group) => groupSet(ctx, group, types)).reduce((all, next) => sql`${all} UNION ${next}`),
   };
 }
@@ -114,6 +116,7 @@ export function anyOfClause(ctx: BuildContext, groups: readonly (readonly Clause
 export function allOfClause(ctx: BuildContext, clauses: readonly Clause[]): Clause {
   const probe = (o: string) => and(clauses.map((clause) => clause.probe(o)));
   const rank = Math.min(...clauses.map((clause) => clause.rank));
-  if (!drivable(clauses)) return { rank, probe };
-  return { rank, probe, set: (types) => groupSet(ctx, clauses, types) };
+  const cost = probeCost(clauses);
+  if (!drivable(clauses)) return { rank, probe, cost };
+  return { rank, probe, cost, set: (types) => groupSet(ctx, clauses, types) };
 }

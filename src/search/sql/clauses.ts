@@ -31,6 +31,16 @@ export interface Clause {
    * `cap` meaning "too many to drive"), with work bounded by `cap` too. Absent: counting `set`.
    */
   size?(types: readonly string[] | undefined, cap: number): Sql;
+  /** Relative work of one probe (absent: 1, one lookup in one index); following references costs more. */
+  cost?: number;
+}
+
+/** What a probe that follows references (chains, `_has`) costs on top of what it tests at the other end. */
+const FOLLOW_COST = 4;
+
+/** The work of probing one candidate with every one of `clauses` (see Clause.cost). */
+export function probeCost(clauses: readonly Clause[]): number {
+  return clauses.reduce((sum, clause) => sum + (clause.cost ?? 1), 0);
 }
 
 /** `SELECT n`: the rows of `rows` (a SELECT), counted up to `cap`. */
@@ -288,6 +298,7 @@ function chainClause(ctx: BuildContext, f: ChainFilter): Clause {
   };
   return {
     rank: Math.max(rank, 3),
+    cost: FOLLOW_COST + Math.max(...inner.map((t) => t.clause.cost ?? 1)),
     probe(o) {
       const x = ctx.alias();
       const targets = inner.map((t) => {
@@ -329,6 +340,7 @@ function hasClause(ctx: BuildContext, f: HasFilter): Clause {
   const inner = compileFilter(ctx, f.filter);
   return {
     rank: Math.max(inner.rank + 1, 3),
+    cost: FOLLOW_COST + (inner.cost ?? 1),
     probe(o) {
       const r = ctx.alias();
       const x = ctx.alias();

@@ -1,7 +1,7 @@
 import { invalid } from '../../fhir/errors.js';
 import type { ParamFilter, ParsedSearch, SearchFilter, SortKey } from '../parse.js';
 import { isSingleValued } from '../single-valued.js';
-import { type BuildContext, buildContext, chooseDriver, type Clause, compartmentClause, type CompartmentScope, compileFilter, liveResource, sameRowDateClause, sizeQuery, TABLES } from './clauses.js';
+import { type BuildContext, buildContext, chooseDriver, type Clause, compartmentClause, type CompartmentScope, compileFilter, liveResource, probeCost, sameRowDateClause, sizeQuery, TABLES } from './clauses.js';
 import { and, join, or, raw, type Sql, type SqlParam, sql } from './fragment.js';
 import { type AccessLimit, accessClauses } from './access.js';
 import type { TextSearch } from './text.js';
@@ -28,6 +28,11 @@ export interface PlanInput {
   now?: number;
   /** Which clause drives (an index into the clauses, as chosen with `driverProbes`). */
   driver?: number;
+  /**
+   * Sort the driving clause's candidates by rkey first, then test them in that order until the
+   * page is full, rather than testing every candidate (see `streams`).
+   */
+  stream?: boolean;
 }
 
 /** A position in the result order: the sort values and rkey of a row, and which way to read. */
@@ -89,7 +94,14 @@ function sourceOf(ctx: BuildContext, input: PlanInput): { from: Sql; where: Sql;
   const tests = probes.map((clause) => clause.probe('d'));
   // Index rows are in rkey order within one type only.
   const oneType = types?.length === 1;
-  if (driver) return { from: sql`(${driver.set!(types)}) d`, where: and(tests), distinct: true, ordered: oneType && driver.ordered === true };
+  const ordered = oneType && driver?.ordered === true;
+  if (driver && !ordered && input.stream) {
+    // The LIMIT keeps the sorted candidates a step of their own on both backends: neither pushes
+    // the tests into it (SQLite) nor pulls it up into the outer query (PostgreSQL).
+    const c = ctx.alias();
+    return { from: sql`(SELECT DISTINCT ${raw(c)}.rkey FROM (${driver.set!(types)}) ${raw(c)} ORDER BY ${raw(c)}.rkey LIMIT ${ALL_ROWS}) d`, where: and(tests), distinct: false, ordered: true };
+  }
+  if (driver) return { from: sql`(${driver.set!(types)}) d`, where: and(tests), distinct: true, ordered };
   return { from: raw('resource d'), where: and([liveResource(ctx, 'd', types), ...tests]), distinct: false, ordered: oneType };
 }
 
@@ -184,6 +196,33 @@ export function pageQuery(input: PlanInput, limit: number, position?: Position, 
     keyCount: keys.length,
     sql: sql`SELECT q.*${total} FROM (${inner}) q${seek} ORDER BY ${orderBy(columns, keys, backwards, 'q.rkey')}${tail}`,
   };
+}
+
+/** A LIMIT no result reaches. */
+const ALL_ROWS = Number.MAX_SAFE_INTEGER;
+
+/**
+ * The work of testing one candidate of the query's driving clause against its other clauses
+ * (Clause.cost: 1 per index lookup, more for clauses that follow references).
+ */
+export function candidateCost(input: PlanInput): number {
+  const ctx = buildContext(input.tenant, input.now, input.textSearch, input.probeFence);
+  return probeCost(chooseDriver(clausesOf(ctx, input), input.driver).probes);
+}
+
+/**
+ * How many candidates the driving clause lists up to `rkey` inclusive (every live resource of
+ * the types without one): with the matches a page found among them, an estimate of the share of
+ * candidates that match.
+ */
+export function scanQuery(input: PlanInput, rkey: number): Sql {
+  const types = typesOf(input.search);
+  const ctx = buildContext(input.tenant, input.now, input.textSearch, input.probeFence);
+  const { driver } = chooseDriver(clausesOf(ctx, input), input.driver);
+  const candidates = driver
+    ? sql`SELECT DISTINCT c.rkey FROM (${driver.set!(types)}) c WHERE c.rkey <= ${rkey}`
+    : sql`SELECT c.rkey FROM resource c WHERE ${liveResource(ctx, 'c', types)} AND c.rkey <= ${rkey}`;
+  return sql`SELECT COUNT(*) AS n FROM (${candidates}) p`;
 }
 
 /** The number of matches (all pages). */

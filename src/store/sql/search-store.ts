@@ -1,6 +1,6 @@
 import type { IncludeSpec } from '../../search/parse.js';
 import { type SqlParam } from '../../search/sql/fragment.js';
-import { countQuery, decodeCursor, driverProbes, encodeCursor, estimateQueries, pageQuery, type PlanInput, type Position } from '../../search/sql/plan.js';
+import { candidateCost, countQuery, decodeCursor, driverProbes, encodeCursor, estimateQueries, pageQuery, type PlanInput, type Position, scanQuery } from '../../search/sql/plan.js';
 import type { SearchPage, SearchQuery, StoredVersion, WriteMethod } from '../types.js';
 import type { Dialect, SqlExecutor, SqlValue } from './driver.js';
 
@@ -76,10 +76,16 @@ export async function runSearch(sql: SqlExecutor, dialect: Dialect, tenant: stri
   const input: PlanInput = { tenant, search: query.search, textSearch: dialect.fullText, probeFence: dialect.probeFence, ...(query.compartment ? { compartment: query.compartment } : {}), ...(query.limit ? { limit: query.limit } : {}) };
   const position = query.cursor ? decodeCursor(query.cursor) : undefined;
   // Later pages keep the first page's plan (and estimate): no counting again on every page.
-  const driver = position ? position.driver : await chooseDriverByCounts(sql, input);
+  const choice: { clause?: number; n?: number } | undefined = position ? { clause: position.driver } : await chooseDriverByCounts(sql, input);
+  const driver = choice?.clause;
   if (driver !== undefined) input.driver = driver;
+  // Candidates are tested in rkey order until the page is full, unless testing all of them is
+  // cheap: then the page counts them too (an exact total for free).
+  const cost = Math.max(1, candidateCost(input));
+  input.stream = cost >= COSTLY && !(choice?.n !== undefined && choice.n * cost <= EXACT_WORK);
   const page: SearchPage = { matches: [], included: [] };
   let exactTotal: number | undefined;
+  let pageScan: PageScan | undefined;
   let cursorRows: { first: Record<string, unknown>; last: Record<string, unknown>; more: boolean; keyCount: number } | undefined;
   const offset = position ? 0 : (query.offset ?? 0);
 
@@ -88,6 +94,8 @@ export async function runSearch(sql: SqlExecutor, dialect: Dialect, tenant: stri
     let rows = await sql.query<Record<string, unknown>>(statement.text, bound(statement.params));
     const more = rows.length > query.count;
     if (rows.length > 0 && rows[0].total_count !== undefined && rows[0].total_count !== null) exactTotal = num(rows[0].total_count);
+    // The candidates up to the row after the page held offset + count + 1 matches.
+    if (more && !position && keyCount === 0) pageScan = { rkey: num(rows[query.count].rkey), matches: offset + query.count + 1 };
     rows = rows.slice(0, query.count);
     if (position?.direction === 'before') rows.reverse();
     if (rows.length > 0) cursorRows = { first: rows[0], last: rows[rows.length - 1], more, keyCount };
@@ -98,7 +106,7 @@ export async function runSearch(sql: SqlExecutor, dialect: Dialect, tenant: stri
       page.included = await resolveIncludes(sql, tenant, matches, query.search.include, query.search.revinclude);
     }
   }
-  if (query.total === 'estimate') page.total = exactTotal ?? position?.total ?? (await estimate(sql, input));
+  if (query.total === 'estimate') page.total = exactTotal ?? position?.total ?? (await estimate(sql, input, cost, pageScan));
   else if (query.total === 'accurate') page.total = exactTotal ?? (await count(sql, input));
 
   if (cursorRows) {
@@ -116,15 +124,29 @@ export async function runSearch(sql: SqlExecutor, dialect: Dialect, tenant: stri
 /** Clauses listing fewer rows than this are told apart by their bounded counts. */
 const DRIVER_PROBE_CAP = 2000;
 
-/** The clause listing the fewest rows, when a bounded count of each tells (see driverProbes). */
-async function chooseDriverByCounts(sql: SqlExecutor, input: PlanInput): Promise<number | undefined> {
+/** The clause listing the fewest rows, and how many, when a bounded count of each tells (see driverProbes). */
+async function chooseDriverByCounts(sql: SqlExecutor, input: PlanInput): Promise<{ clause: number; n: number } | undefined> {
   let best: { clause: number; n: number } | undefined;
   for (const probe of driverProbes(input, DRIVER_PROBE_CAP)) {
     const [row] = await sql.query<{ n: number | string }>(probe.sql.text, bound(probe.sql.params));
     const n = num(row.n);
     if (n < DRIVER_PROBE_CAP && (!best || n < best.n)) best = { clause: probe.clause, n };
   }
-  return best?.clause;
+  return best;
+}
+
+/**
+ * Testing candidates this costly (search/sql/plan.ts candidateCost: clauses that follow
+ * references) is worth avoiding: pages stream, estimates come from what the page tested.
+ */
+const COSTLY = 4;
+/** Testing every candidate for an exact count is cheap enough below this much work. */
+const EXACT_WORK = 500;
+
+/** Where a first page stopped: the candidates up to `rkey` held `matches` matches. */
+interface PageScan {
+  rkey: number;
+  matches: number;
 }
 
 async function count(sql: SqlExecutor, input: PlanInput): Promise<number> {
@@ -138,17 +160,26 @@ const SAMPLE = 500;
 /** Candidates counted one by one; beyond, their number is extrapolated (when they come in rkey order). */
 const COUNTED = 10_000;
 
-/** `_total=estimate` (search/sql/plan.ts estimateQueries): bounded work, exact for small results. */
-async function estimate(sql: SqlExecutor, input: PlanInput): Promise<number> {
+/**
+ * `_total=estimate` (search/sql/plan.ts estimateQueries): bounded work, exact for small results.
+ * The share of candidates that match comes from a sample of them, or, when testing one is
+ * costly, from the first page (`scan`), which tested candidates in rkey order anyway.
+ */
+async function estimate(sql: SqlExecutor, input: PlanInput, cost: number, scan?: PageScan): Promise<number> {
   const { population, allCandidates, sample, spread } = estimateQueries(input, SAMPLE, COUNTED);
   const one = async <T>(statement: { text: string; params: SqlParam[] }) => (await sql.query<T>(statement.text, bound(statement.params)))[0];
   let candidates = num((await one<{ n: number | string }>(population)).n);
-  if (candidates <= SAMPLE) return count(sql, input);
+  if (candidates * cost <= EXACT_WORK) return count(sql, input);
   if (candidates > COUNTED) {
     const range = spread ? await one<{ first: number | string | null; kth: number | string | null; last: number | string | null }>(spread) : undefined;
     const [first, kth, last] = [range?.first, range?.kth, range?.last].map((v) => (v === null || v === undefined ? NaN : num(v)));
     // A concurrent delete can leave fewer candidates than counted a moment ago: count them then.
     candidates = kth > first && last >= kth ? Math.round((COUNTED * (last - first + 1)) / (kth - first + 1)) : num((await one<{ n: number | string }>(allCandidates)).n);
+  }
+  if (scan && cost >= COSTLY) {
+    const scanned = num((await one<{ n: number | string }>(scanQuery(input, scan.rkey))).n);
+    // (k − 1) / (n − 1): unbiased when testing stops at the k-th match.
+    if (scanned > 1) return Math.min(candidates, Math.round((candidates * (scan.matches - 1)) / (scanned - 1)));
   }
   const row = await one<{ sampled: number | string; hits: number | string | null }>(sample);
   const sampled = num(row.sampled);
