@@ -17,9 +17,10 @@ const WRITES = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 /**
  * Each conditional reference of the transaction's bodies → the `Type/id` it resolves to (one
  * match, else 412). When no entry writes a type that a reference searches — its own type, or one
- * its chains and `_has` look into — the database as it is answers. Otherwise the entries are rehearsed in a savepoint (references still unresolved, no
- * validation or authorization: the real run does both), the references are resolved against the
- * state the rehearsal leaves, and the rehearsal is rolled back. The entries keep their ids, so the
+ * its chains and `_has` look into — the database as it is answers. Otherwise the entries are
+ * rehearsed in a savepoint (references still unresolved, no validation or authorization: the
+ * real run does both), the references are resolved against the state the rehearsal leaves, and
+ * the rehearsal is rolled back. The entries keep their ids, so the
  * real run, with the references replaced, writes what the rehearsal matched.
  */
 export async function transactionReferences(ctx: InteractionContext, outer: FhirRequest, requests: FhirRequest[], answered: ReadonlyMap<number, FhirResponse>, run: EntryRunner): Promise<Map<string, string>> {
@@ -28,8 +29,8 @@ export async function transactionReferences(ctx: InteractionContext, outer: Fhir
   const texts = conditionalReferenceTexts(bodies);
   if (texts.size === 0) return new Map();
   const written = writtenTypes(ctx, requests, answered);
-  const searched = new Set([...texts].flatMap((text) => [...searchedTypes(ctx, outer, text)]));
-  if (![...searched].some((type) => written.has(type))) return conditionalReferences(searcher(ctx, tx), outer, bodies);
+  const reached = [...texts].flatMap((text) => [...criteriaTypes(ctx, outer, text)]);
+  if (!reached.some((type) => written.has(type))) return conditionalReferences(searcher(ctx, tx), outer, bodies);
   return tx.tentatively(async () => {
     await run(rehearsal(ctx), requests.map(copyOf));
     return conditionalReferences(searcher(ctx, tx), outer, bodies);
@@ -48,11 +49,12 @@ function writtenTypes(ctx: InteractionContext, requests: FhirRequest[], answered
 
 /**
  * The types whose resources decide what a conditional reference matches: the type it searches and
- * every type its chains and `_has` pass through. An untyped chain is parsed into one branch per
- * type its reference can target, so each of those counts. Criteria that do not parse answer with
- * their error whenever they are searched: their own type is enough.
+ * every type its chains and `_has` pass through. The set is complete because a parsed chain always
+ * names its target types: an untyped one fans out to every type its reference can target, and
+ * one whose reference could target any type is refused (400). Criteria that do not parse answer
+ * with their error whenever they are searched: their own type is enough.
  */
-export function searchedTypes(ctx: InteractionContext, request: FhirRequest, text: string): Set<string> {
+function criteriaTypes(ctx: InteractionContext, request: FhirRequest, text: string): Set<string> {
   const { resourceType, query } = parseConditionalReference(text)!;
   const types = new Set([resourceType]);
   let clauses;
