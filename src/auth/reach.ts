@@ -1,5 +1,6 @@
 import type { Resource } from '../fhir/types.js';
 import { extractIndex, type IndexRows } from '../search/extract.js';
+import { defaultRegistry, type SearchParamRegistry } from '../search/parameters.js';
 import { parseSearch, type ParamFilter, type SearchValue } from '../search/parse.js';
 import { systemImplied } from '../search/sql/token-kind.js';
 import { inPatientCompartment } from './compartment.js';
@@ -8,26 +9,28 @@ import type { Reach, ReachCondition } from './types.js';
 /**
  * Whether one resource is within a reach. Search applies the same rules in SQL
  * (src/auth/reach-search.ts → src/search/sql/access.ts), over the search index that
- * `extractIndex` fills, so that a read and a search never disagree about a resource.
+ * `extractIndex` fills, so that a read and a search never disagree about a resource. Both take
+ * the server's search parameters (`registry`: HL7's R4 set and the custom ones), which the index
+ * was built with and with which scope criteria (`Patient.rs?eye-colour=blue`) are parsed.
  */
 
 /** Is the resource within reach: every condition of at least one alternative holds? */
-export function withinReach(reach: Reach | undefined, resource: Resource, baseUrl: string): boolean {
+export function withinReach(reach: Reach | undefined, resource: Resource, baseUrl: string, registry: SearchParamRegistry = defaultRegistry()): boolean {
   if (!reach) return true;
   const baseUrls = [baseUrl];
   let rows: IndexRows | undefined;
-  const index = () => (rows ??= extractIndex(resource, { baseUrls, fullText: false }));
-  return reach.some((conditions) => conditions.every((condition) => meets(condition, resource, baseUrls, index)));
+  const index = () => (rows ??= extractIndex(resource, { registry, baseUrls, fullText: false }));
+  return reach.some((conditions) => conditions.every((condition) => meets(condition, resource, baseUrls, registry, index)));
 }
 
-function meets(condition: ReachCondition, resource: Resource, baseUrls: string[], index: () => IndexRows): boolean {
+function meets(condition: ReachCondition, resource: Resource, baseUrls: string[], registry: SearchParamRegistry, index: () => IndexRows): boolean {
   switch (condition.kind) {
     case 'compartment':
       return inPatientCompartment(resource, condition.id, index);
     case 'references':
       return refersTo(resource, condition.reference, index);
     case 'matches': {
-      const filters = restrictionFilters(condition.query, resource.resourceType, baseUrls);
+      const filters = restrictionFilters(condition.query, resource.resourceType, baseUrls, registry);
       return filters !== undefined && filters.every((filter) => filterMatches(filter, index()));
     }
   }
@@ -55,12 +58,12 @@ function refersTo(resource: Resource, reference: string, index: () => IndexRows)
  * filters both checks evaluate; undefined when Kiln cannot evaluate it for that type, which then
  * matches nothing (a restriction is never ignored). Supported: plain token (`code`,
  * `system|code`, `|code`, `system|`), string (starts-with) and reference (`Type/id`, `id`)
- * parameters, each possibly with comma-separated alternatives.
+ * parameters of `registry` (custom ones included), each possibly with comma-separated alternatives.
  */
-export function restrictionFilters(query: readonly [string, string][], resourceType: string, baseUrls: readonly string[]): ParamFilter[] | undefined {
+export function restrictionFilters(query: readonly [string, string][], resourceType: string, baseUrls: readonly string[], registry: SearchParamRegistry): ParamFilter[] | undefined {
   let clauses;
   try {
-    const parsed = parseSearch(query, resourceType, { baseUrls, strict: true });
+    const parsed = parseSearch(query, resourceType, { registry, baseUrls, strict: true });
     if (parsed.unknown.length > 0 || parsed.sort.length > 0 || parsed.include.length > 0 || parsed.revinclude.length > 0) return undefined;
     clauses = parsed.clauses;
   } catch {

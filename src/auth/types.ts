@@ -1,5 +1,6 @@
 import type { Resource } from '../fhir/types.js';
 import type { FhirRequest } from '../interactions/types.js';
+import type { SearchParamRegistry } from '../search/parameters.js';
 
 /** Who is calling, as established by authentication. Framework-free; travels on FhirRequest. */
 export interface Principal {
@@ -79,9 +80,10 @@ export interface Authorizer {
   /**
    * For a decision with a reach: is this resource within it? Applied to the resource a read,
    * vread, history, update, patch or delete targets (false → 404) and to what a write would store
-   * (false → 403). `baseUrl` lets absolute references to this server count as local.
+   * (false → 403). `baseUrl` lets absolute references to this server count as local; `registry`
+   * is the server's search parameters (custom ones included), the set search applies a reach with.
    */
-  allowResource(principal: Principal, resource: Resource, decision: Decision, baseUrl: string): boolean;
+  allowResource(principal: Principal, resource: Resource, decision: Decision, baseUrl: string, registry: SearchParamRegistry): boolean;
 }
 
 /** Establishes the principal from request credentials. Throws FhirError 401 (or 503 when the IdP is unreachable). */

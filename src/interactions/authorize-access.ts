@@ -5,6 +5,7 @@ import { searchLimit } from '../auth/reach-search.js';
 import type { Authorizer, Decision, Principal } from '../auth/types.js';
 import { forbidden } from '../fhir/errors.js';
 import type { Bundle, Resource } from '../fhir/types.js';
+import type { SearchParamRegistry } from '../search/parameters.js';
 import type { AccessAlternative, AccessLimit } from '../search/sql/access.js';
 import type { FhirRequest, FhirResponse } from './types.js';
 
@@ -24,7 +25,8 @@ export interface CallerAccess {
   mayRead(resource: Resource): boolean;
 }
 
-export function callerAccess(authorizer: Authorizer, principal: Principal, request: FhirRequest): CallerAccess {
+/** `registry`: the server's search parameters, with which reaches (v2 scope criteria) are applied. */
+export function callerAccess(authorizer: Authorizer, principal: Principal, request: FhirRequest, registry: SearchParamRegistry): CallerAccess {
   const decisions = new Map<string, Decision>();
   const decision = (interaction: 'read' | 'search-type', resourceType: string): Decision => {
     const key = `${interaction} ${resourceType}`;
@@ -37,7 +39,7 @@ export function callerAccess(authorizer: Authorizer, principal: Principal, reque
     searchLimit(resourceType) {
       const searching = decision('search-type', resourceType);
       if (!searching.allowed) throw forbidden(`This request searches ${resourceType} (chained, _has or conditional criteria), which the caller may not search`);
-      return searching.reach ? searchLimit(searching.reach, [resourceType], request.baseUrl) : undefined;
+      return searching.reach ? searchLimit(searching.reach, [resourceType], request.baseUrl, registry) : undefined;
     },
     typesLimit(types) {
       const unlimited: string[] = [];
@@ -55,7 +57,7 @@ export function callerAccess(authorizer: Authorizer, principal: Principal, reque
       }
       const anyOf: AccessAlternative[] = unlimited.length > 0 ? [{ types: unlimited, conditions: [] }] : [];
       for (const group of byReach.values()) {
-        const limit = searchLimit(group.decision.reach!, group.types, request.baseUrl);
+        const limit = searchLimit(group.decision.reach!, group.types, request.baseUrl, registry);
         anyOf.push(...limit.anyOf.map((alternative) => ({ ...alternative, types: alternative.types ?? group.types })));
       }
       return { anyOf };
@@ -68,7 +70,7 @@ export function callerAccess(authorizer: Authorizer, principal: Principal, reque
     },
     mayRead(resource) {
       const reading = decision('read', resource.resourceType);
-      return reading.allowed && (!reading.reach || authorizer.allowResource(principal, resource, reading, request.baseUrl));
+      return reading.allowed && (!reading.reach || authorizer.allowResource(principal, resource, reading, request.baseUrl, registry));
     },
   };
 }

@@ -35,7 +35,7 @@ export async function authorized(ctx: InteractionContext, request: FhirRequest, 
   const access = accessTarget(request, target);
   const decision = authorizer.authorize(principal, request, access);
   if (!decision.allowed) throw forbidden(decision.reason ?? 'The caller is not allowed to do this');
-  const caller = callerAccess(authorizer, principal, request);
+  const caller = callerAccess(authorizer, principal, request, ctx.searchParameters);
   // Refused before anything runs (for a Bundle, before any entry) when a searched type is not searchable at all.
   for (const type of searchedTypes(ctx.searchParameters, request, target)) caller.searchLimit(type);
   const own: InteractionContext = { ...ctx, checkWrite: undefined, searchRestriction: { linked: (type) => caller.searchLimit(type) } };
@@ -44,7 +44,7 @@ export async function authorized(ctx: InteractionContext, request: FhirRequest, 
   if (target.kind === 'operation' && target.name === 'everything' && target.resourceType === 'Patient') return everythingWithin(own, request, target, caller, run);
   const reach = decision.reach;
   if (!reach) return run(own);
-  const allows: Allows = (resource) => authorizer.allowResource(principal, resource, decision, request.baseUrl);
+  const allows: Allows = (resource) => authorizer.allowResource(principal, resource, decision, request.baseUrl, ctx.searchParameters);
   switch (target.kind) {
     case 'instance':
       if (request.method === 'GET' || request.method === 'HEAD') {
@@ -63,7 +63,7 @@ export async function authorized(ctx: InteractionContext, request: FhirRequest, 
       return withoutUnreachableVersions(await run(own), allows);
     case 'type-history':
     case 'system-history':
-      return run(restricted(own, { results: (types) => searchLimit(reach, types, request.baseUrl), visibleVersions: visibleVersions(own, request, allows) }));
+      return run(restricted(own, { results: (types) => searchLimit(reach, types, request.baseUrl, own.searchParameters), visibleVersions: visibleVersions(own, request, allows) }));
     default:
       throw forbidden(`${describe(access)} is not available to callers limited to some resources of a type (SMART patient/ or user/ scopes)`);
   }
@@ -80,7 +80,7 @@ function restricted(ctx: InteractionContext, more: Omit<SearchRestriction, 'link
 async function searchWithin(own: InteractionContext, request: FhirRequest, target: Route, decision: Decision, caller: CallerAccess, run: Run): Promise<FhirResponse> {
   const reach = decision.reach;
   if (reach && target.kind === 'compartment') await requireOwnerReadable(own, request, caller, target.compartment, target.id);
-  const ctx = reach ? restricted(own, { results: (types) => searchLimit(reach, types, request.baseUrl) }) : own;
+  const ctx = reach ? restricted(own, { results: (types) => searchLimit(reach, types, request.baseUrl, own.searchParameters) }) : own;
   return withoutHiddenIncludes(await run(ctx), caller.mayRead);
 }
 

@@ -1,11 +1,13 @@
 // Conditional references in a transaction (http.html#trules): resolved after the transaction's
 // deletes, creates, updates and reads, so that `Patient?identifier=x` can match a Patient that the
 // same transaction creates (or no longer match one it deletes).
+import type { SearchFilter } from '../search/parse.js';
 import type { FhirRequest, FhirResponse, InteractionContext } from './types.js';
 import { conditionalReferenceTexts, conditionalReferences } from './bundle-conditional.js';
 import { searcher } from './conditional.js';
 import { parseConditionalReference } from './conditional.js';
 import { parseRoute } from './route.js';
+import { parseRequestSearch } from './search-request.js';
 
 /** Runs a transaction's entries in processing order with this context. */
 export type EntryRunner = (ctx: InteractionContext, requests: FhirRequest[]) => Promise<unknown>;
@@ -14,10 +16,11 @@ const WRITES = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 /**
  * Each conditional reference of the transaction's bodies → the `Type/id` it resolves to (one
- * match, else 412). When no entry writes a type that a reference searches, the database as it is
- * answers. Otherwise the entries are rehearsed in a savepoint (references still unresolved, no
- * validation or authorization: the real run does both), the references are resolved against the
- * state the rehearsal leaves, and the rehearsal is rolled back. The entries keep their ids, so the
+ * match, else 412). When no entry writes a type that a reference searches — its own type, or one
+ * its chains and `_has` look into — the database as it is answers. Otherwise the entries are
+ * rehearsed in a savepoint (references still unresolved, no validation or authorization: the
+ * real run does both), the references are resolved against the state the rehearsal leaves, and
+ * the rehearsal is rolled back. The entries keep their ids, so the
  * real run, with the references replaced, writes what the rehearsal matched.
  */
 export async function transactionReferences(ctx: InteractionContext, outer: FhirRequest, requests: FhirRequest[], answered: ReadonlyMap<number, FhirResponse>, run: EntryRunner): Promise<Map<string, string>> {
@@ -26,8 +29,8 @@ export async function transactionReferences(ctx: InteractionContext, outer: Fhir
   const texts = conditionalReferenceTexts(bodies);
   if (texts.size === 0) return new Map();
   const written = writtenTypes(ctx, requests, answered);
-  const searched = [...texts].map((text) => parseConditionalReference(text)!.resourceType);
-  if (!searched.some((type) => written.has(type))) return conditionalReferences(searcher(ctx, tx), outer, bodies);
+  const reached = [...texts].flatMap((text) => [...criteriaTypes(ctx, outer, text)]);
+  if (!reached.some((type) => written.has(type))) return conditionalReferences(searcher(ctx, tx), outer, bodies);
   return tx.tentatively(async () => {
     await run(rehearsal(ctx), requests.map(copyOf));
     return conditionalReferences(searcher(ctx, tx), outer, bodies);
@@ -41,6 +44,44 @@ function writtenTypes(ctx: InteractionContext, requests: FhirRequest[], answered
     const target = parseRoute(request.path, ctx.resourceTypes);
     if ('resourceType' in target && target.resourceType) types.add(target.resourceType);
   });
+  return types;
+}
+
+/**
+ * The types whose resources decide what a conditional reference matches: the type it searches and
+ * every type its chains and `_has` pass through. The set is complete because a parsed chain always
+ * names its target types: an untyped one fans out to every type its reference can target, and
+ * one whose reference could target any type is refused (400). Criteria that do not parse answer
+ * with their error whenever they are searched: their own type is enough.
+ */
+function criteriaTypes(ctx: InteractionContext, request: FhirRequest, text: string): Set<string> {
+  const { resourceType, query } = parseConditionalReference(text)!;
+  const types = new Set([resourceType]);
+  let clauses;
+  try {
+    clauses = parseRequestSearch(ctx.searchParameters, request, query, resourceType, true).clauses;
+  } catch {
+    return types;
+  }
+  const walk = (filter: SearchFilter): void => {
+    switch (filter.kind) {
+      case 'param':
+        return;
+      case 'chain':
+        for (const target of filter.targets) {
+          types.add(target.targetType);
+          walk(target.filter);
+        }
+        return;
+      case 'has':
+        types.add(filter.sourceType);
+        return walk(filter.filter);
+      case 'limited':
+        types.add(filter.resourceType);
+        return walk(filter.filter);
+    }
+  };
+  for (const clause of clauses) walk(clause.filter);
   return types;
 }
 

@@ -103,7 +103,10 @@ function parseSort(name: string, value: string, out: ResultParameters, ctx: Resu
     const param = ctx.params.get(code);
     if (!param) {
       ctx.unknown.push({ name: `_sort=${item}`, reason: `Unknown sort parameter '${code}'` });
-    } else if (param.type === 'composite' || param.type === 'special' || param.special === 'text' || param.special === 'content' || param.special === 'unsupported') {
+    } else if (param.special === 'text' || param.special === 'content') {
+      // A client asking for a relevance order would silently get rkey order: refuse it instead.
+      throw invalid(`Sorting by '${code}' is not supported (the full-text index keeps no ranking)`, ['_sort'], 'not-supported');
+    } else if (param.type === 'composite' || param.type === 'special' || param.special === 'unsupported') {
       ctx.unknown.push({ name: `_sort=${item}`, reason: `Sorting by '${code}' is not supported` });
     } else out.sort.push({ code, param, descending });
   }

@@ -5,6 +5,7 @@
  * (src/auth/reach-search.ts → src/search/sql/access.ts) select exactly the same resources, on
  * every backend, for a search of each type and of all types, with exact totals and paging.
  * History under a limit lists the versions of exactly those resources, and of deleted ones.
+ * The stores index with custom SearchParameters, and both checks apply criteria with that set.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -12,8 +13,10 @@ import { searchLimit } from '../../src/auth/reach-search.js';
 import { withinReach } from '../../src/auth/reach.js';
 import type { Reach } from '../../src/auth/types.js';
 import type { Resource } from '../../src/fhir/types.js';
+import { searchParameterSet } from '../../src/search/parameter-set.js';
 import { parseSearch } from '../../src/search/parse.js';
 import type { Store } from '../../src/store/types.js';
+import { EYE, eyeColour } from '../support/eye-colour.js';
 import { type OpenedStore, storeBackends } from '../support/stores.js';
 
 const BASE = 'http://kiln.test/fhir';
@@ -21,10 +24,16 @@ const CATEGORY = 'http://terminology.hl7.org/CodeSystem/observation-category';
 const category = (code: string) => [{ coding: [{ system: CATEGORY, code }] }];
 const obs = (id: string, extra: Record<string, unknown>): Resource => ({ resourceType: 'Observation', id, status: 'final', code: { text: id }, ...extra });
 
+/** Replaces R4's Patient `family`: only official names count. */
+const officialFamily = { resourceType: 'SearchParameter', url: 'http://example.org/SearchParameter/official-family', code: 'family', base: ['Patient'], type: 'string', expression: "Patient.name.where(use='official').family" };
+const PARAMETERS = searchParameterSet([eyeColour, officialFamily]);
+const REGISTRY = PARAMETERS.registry;
+
 const RESOURCES: Resource[] = [
   { resourceType: 'Patient', id: 'p1', name: [{ family: 'Johnson' }] },
   { resourceType: 'Patient', id: 'p2', name: [{ family: 'Jones' }], link: [{ other: { reference: 'Patient/p1' }, type: 'seealso' }] },
-  { resourceType: 'Patient', id: 'p3', name: [{ family: 'Smith' }] },
+  { resourceType: 'Patient', id: 'p3', name: [{ family: 'Smith' }], extension: [{ url: EYE, valueString: 'brown' }] },
+  { resourceType: 'Patient', id: 'p4', name: [{ use: 'official', family: 'Smithers' }], extension: [{ url: EYE, valueString: 'Blue' }] },
   { resourceType: 'RelatedPerson', id: 'r1', patient: { reference: 'Patient/p2' } },
   { resourceType: 'Practitioner', id: 'd1' },
   obs('o1', { subject: { reference: 'Patient/p1' }, category: category('laboratory') }),
@@ -62,6 +71,9 @@ const REACHES: Record<string, Reach> = {
   'subject p1, bare id': [[matches('subject=p1')]],
   'name starts with jo': [[matches('name=jo')]],
   'two criteria ANDed': [[matches('category=laboratory&subject=Patient/p2')]],
+  'custom parameter: eye-colour': [[matches('eye-colour=blue')]],
+  'custom parameter replacing R4: official family': [[matches('family=smith')]],
+  'custom parameter or compartment p1': [[matches('eye-colour=brown,blue')], [compartment('p1')]],
   'unsupported: a date': [[matches('date=ge2020')]],
   'unsupported: a modifier': [[matches('code:text=o1')]],
   'unsupported: an unknown parameter': [[matches('nonsense=1')]],
@@ -101,31 +113,32 @@ for (const [name, open] of backends) {
     let opened: OpenedStore;
     before(async () => {
       opened = await open();
+      await opened.store.useSearchParameters!(PARAMETERS);
       await seed(opened.store);
     });
     after(() => opened.cleanup());
 
     const search = async (reach: Reach, types: string[], count = 100, cursor?: string) =>
       opened.store.search('', {
-        search: { ...parseSearch([], types.length === 1 ? types[0] : undefined), types },
-        limit: searchLimit(reach, types.length > 0 ? types : undefined, BASE),
+        search: { ...parseSearch([], types.length === 1 ? types[0] : undefined, { registry: REGISTRY }), types },
+        limit: searchLimit(reach, types.length > 0 ? types : undefined, BASE, REGISTRY),
         count,
         total: 'accurate',
         ...(cursor ? { cursor } : {}),
       });
 
     test('one type without limit beside limited ones ($everything): an OR that can only test candidates', async () => {
-      const observations = searchLimit(REACHES['compartment p1'], ['Observation'], BASE).anyOf.map((alternative) => ({ ...alternative, types: ['Observation'] }));
+      const observations = searchLimit(REACHES['compartment p1'], ['Observation'], BASE, REGISTRY).anyOf.map((alternative) => ({ ...alternative, types: ['Observation'] }));
       const limit = { anyOf: [{ types: ['Encounter', 'Practitioner'], conditions: [] }, ...observations] };
-      const expected = ['Encounter/e1', 'Practitioner/d1', ...RESOURCES.filter((r) => r.resourceType === 'Observation' && withinReach(REACHES['compartment p1'], r, BASE)).map(key)].sort();
-      const page = await opened.store.search('', { search: { ...parseSearch([]), types: [] }, limit, count: 100, total: 'accurate' });
+      const expected = ['Encounter/e1', 'Practitioner/d1', ...RESOURCES.filter((r) => r.resourceType === 'Observation' && withinReach(REACHES['compartment p1'], r, BASE, REGISTRY)).map(key)].sort();
+      const page = await opened.store.search('', { search: { ...parseSearch([], undefined, { registry: REGISTRY }), types: [] }, limit, count: 100, total: 'accurate' });
       assert.deepEqual(page.matches.map(key).sort(), expected);
       assert.equal(page.total, expected.length);
     });
 
     for (const [label, reach] of Object.entries(REACHES)) {
       test(label, async () => {
-        const expected = RESOURCES.filter((r) => withinReach(reach, r, BASE)).map(key).sort();
+        const expected = RESOURCES.filter((r) => withinReach(reach, r, BASE, REGISTRY)).map(key).sort();
         const all = await search(reach, []);
         assert.deepEqual(all.matches.map(key).sort(), expected, 'every type');
         assert.equal(all.total, expected.length, 'total');
@@ -144,7 +157,7 @@ for (const [name, open] of backends) {
           cursor = page.nextCursor;
         } while (cursor);
         assert.deepEqual(paged.sort(), expected, 'paged');
-        const history = await opened.store.history('', { limit: searchLimit(reach, undefined, BASE), count: 100 });
+        const history = await opened.store.history('', { limit: searchLimit(reach, undefined, BASE, REGISTRY), count: 100 });
         assert.deepEqual([...new Set(history.versions.map(key))].sort(), [...expected, 'Observation/gone'].sort(), 'history: live resources within reach, and deleted ones');
       });
     }

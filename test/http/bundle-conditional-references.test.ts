@@ -99,3 +99,54 @@ describe('conditional references to resources the same transaction writes', () =
     assert.equal((await get(base, `Observation/${idOf(res.body.entry[0])}`)).body.subject.reference, `Patient/${existing.id}`);
   });
 });
+
+describe('conditional references whose chains or _has look into types the transaction writes', () => {
+  const practitioner = (npi: string): Json => ({ resourceType: 'Practitioner', identifier: [{ system: SYSTEM, value: npi }] });
+
+  test('an untyped chain: the transaction moves the identifier of the Practitioner it passes through', async () => {
+    const [before, after] = [unique('npi-old'), unique('npi-new')];
+    const doctor = await create(base, practitioner(before));
+    const pat = await create(base, patient(unique('gp'), { generalPractitioner: [{ reference: `Practitioner/${doctor.id}` }] }));
+    const moved = entry({ ...practitioner(after), id: doctor.id }, 'PUT', `Practitioner/${doctor.id}`);
+
+    const res = await transaction(moved, entry(observation(`Patient?general-practitioner.identifier=${SYSTEM}|${after}`), 'POST', 'Observation'));
+    assert.equal(res.status, 200, res.text);
+    assert.equal((await get(base, `Observation/${idOf(res.body.entry[1])}`)).body.subject.reference, `Patient/${pat.id}`, 'found through the new identifier');
+
+    const stale = await transaction(
+      entry({ ...practitioner(before), id: doctor.id }, 'PUT', `Practitioner/${doctor.id}`),
+      entry(observation(`Patient?general-practitioner.identifier=${SYSTEM}|${after}`), 'POST', 'Observation'),
+    );
+    assert.match(JSON.stringify(assertOperationOutcome(stale, 412)), /matches no resource/, 'the identifier the transaction takes away no longer matches');
+    assert.deepEqual(await ids(base, `Practitioner?identifier=${SYSTEM}|${after}`), [doctor.id], 'the failed transaction changed nothing');
+  });
+
+  test('a typed chain: the transaction renames the Patient that the criteria reach through subject', async () => {
+    const [oldName, newName] = [unique('Oldname'), unique('Newname')];
+    const pat = await create(base, { resourceType: 'Patient', name: [{ family: oldName }] });
+    const measured = await create(base, observation(`Patient/${pat.id}`));
+    const res = await transaction(
+      entry({ resourceType: 'DiagnosticReport', status: 'final', code: { text: 'r' }, result: [{ reference: `Observation?subject:Patient.name=${newName}` }] }, 'POST', 'DiagnosticReport'),
+      entry({ resourceType: 'Patient', id: pat.id, name: [{ family: newName }] }, 'PUT', `Patient/${pat.id}`),
+    );
+    assert.equal(res.status, 200, res.text);
+    assert.equal((await get(base, `DiagnosticReport/${idOf(res.body.entry[0])}`)).body.result[0].reference, `Observation/${measured.id}`);
+  });
+
+  test('_has: the transaction creates the Observation the criteria ask for', async () => {
+    const code = unique('code');
+    const pat = await create(base, patient(unique('has')));
+    const res = await transaction(
+      entry({ resourceType: 'Encounter', status: 'finished', class: { code: 'AMB' }, subject: { reference: `Patient?_has:Observation:subject:code=${code}` } }, 'POST', 'Encounter'),
+      entry({ ...observation(`Patient/${pat.id}`), code: { coding: [{ system: SYSTEM, code }] } }, 'POST', 'Observation'),
+    );
+    assert.equal(res.status, 200, res.text);
+    assert.equal((await get(base, `Encounter/${idOf(res.body.entry[0])}`)).body.subject.reference, `Patient/${pat.id}`);
+
+    const removed = await transaction(
+      { request: { method: 'DELETE', url: `Observation/${idOf(res.body.entry[1])}` } },
+      entry({ resourceType: 'Encounter', status: 'finished', class: { code: 'AMB' }, subject: { reference: `Patient?_has:Observation:subject:code=${code}` } }, 'POST', 'Encounter'),
+    );
+    assert.match(JSON.stringify(assertOperationOutcome(removed, 412)), /matches no resource/, 'the Observation the transaction deletes no longer counts');
+  });
+});

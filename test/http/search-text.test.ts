@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
 import { useTestServer } from '../support/server.js';
-import { create, del, get, put, unique, type Json } from './helpers.js';
+import { assertOperationOutcome, create, del, get, http, put, unique, type Json } from './helpers.js';
 import { ids, searchset, sorted } from './search-helpers.js';
 
 let base: string;
@@ -65,6 +65,24 @@ describe('_content and _text', () => {
       assert.equal(res.body.resourceType, 'OperationOutcome');
       assert.match(res.text, new RegExp(name));
     }
+  });
+
+  test('_sort by _text or _content is a 400 not-supported naming _sort, at type and system level and by POST', async () => {
+    // The index keeps no ranking: a relevance order the client asked for is refused, never dropped.
+    for (const sort of ['_text', '-_content', '_lastUpdated,_content']) {
+      for (const res of [
+        await get(base, `Observation?_content=blood&_sort=${sort}`),
+        await get(base, `?_type=Observation&_sort=${sort}`),
+        await http(base, 'POST', 'Observation/_search', { rawBody: `_sort=${sort}`, headers: { 'content-type': 'application/x-www-form-urlencoded' } }),
+      ]) {
+        const outcome = assertOperationOutcome(res, 400, `_sort=${sort}`);
+        assert.equal(outcome.issue[0].code, 'not-supported', `_sort=${sort}`);
+        assert.deepEqual(outcome.issue[0].expression, ['_sort'], `_sort=${sort}`);
+        assert.match(outcome.issue[0].diagnostics, /Sorting by '_(text|content)' is not supported/);
+      }
+    }
+    const sorted = await get(base, `Observation?_tag=${tag}&_sort=-_lastUpdated`);
+    assert.equal(sorted.status, 200, 'other sort keys still work');
   });
 
   test('punctuation separates words, in the text and in the search', async () => {

@@ -1,7 +1,8 @@
 /**
  * The `_text`/`_content` full-text index on every backend (SQLite file; PostgreSQL on PGlite, or
  * on the server at KILN_TEST_POSTGRES_URL): migration 4 moves a database's existing text rows into
- * it, and searches go through it (FTS5 MATCH; the GIN index on the tsvector), not a scan.
+ * it, migration 7 drops the old table, and searches go through the index (FTS5 MATCH; the GIN
+ * index on the tsvector), not a scan.
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
@@ -32,6 +33,18 @@ async function writeOldFormat(db: SqlDatabase, id: string, text: string, content
   });
 }
 
+/** A write through the store, as a server of this release makes it. */
+async function writeNow(store: SqlStore, id: string, note: string, versionId = '1'): Promise<void> {
+  const resource = { resourceType: 'Observation', id, meta: { versionId, lastUpdated: '2026-02-01T00:00:00.000Z' }, status: 'final', code: { text: 'x' }, note: [{ text: note }] };
+  await store.transaction((tx) =>
+    tx.writeVersion('', { resourceType: 'Observation', id, versionId, lastUpdated: resource.meta.lastUpdated, deleted: false, method: 'PUT', json: JSON.stringify(resource), resource }),
+  );
+}
+
+async function assertNoTextTable(db: SqlDatabase): Promise<void> {
+  await assert.rejects(db.query('SELECT COUNT(*) AS n FROM search_text'), /search_text/, 'search_text is dropped');
+}
+
 async function matches(store: SqlStore, query: [string, string][]): Promise<string[]> {
   const page = await store.search('', { search: parseSearch(query, 'Observation'), count: 100, total: 'none' });
   return page.matches.map((m) => m.id).sort();
@@ -46,7 +59,7 @@ for (const [name, open] of backends) {
         // As migration 2's writer kept them: normalised, punctuation and all.
         await writeOldFormat(db, 'old-1', 'creme brulee & insulin', 'fasting blood glucose, e-mail: a.b@example.org');
         await writeOldFormat(db, 'old-2', 'nothing here', 'blood pressure');
-        assert.equal(await migrate(db), migrations.length - 3);
+        assert.equal(await migrate(db, undefined, migrations.slice(0, 6)), 3);
         const store = new SqlStore(db);
         assert.deepEqual(await matches(store, [['_content', 'blood']]), ['old-1', 'old-2']);
         assert.deepEqual(await matches(store, [['_content', 'glu']]), ['old-1']);
@@ -54,7 +67,50 @@ for (const [name, open] of backends) {
         assert.deepEqual(await matches(store, [['_text', 'brul']]), ['old-1']);
         assert.deepEqual(await matches(store, [['_text', 'blood']]), []);
         const kept = await db.query<{ n: number | string }>('SELECT COUNT(*) AS n FROM search_text');
-        assert.equal(Number(kept[0].n), 4, 'the old table stays for servers of the previous release');
+        assert.equal(Number(kept[0].n), 4, 'migrations 4 to 6 keep the old table for servers of the release before them');
+      } finally {
+        await cleanup();
+      }
+    });
+
+    test('migration 7 drops search_text from a database at migration 6 that has rows in it; the index answers as before', async () => {
+      const { db, cleanup } = await open();
+      try {
+        await migrate(db, undefined, migrations.slice(0, 3));
+        await writeOldFormat(db, 'old-1', 'creme brulee', 'fasting blood glucose');
+        await writeOldFormat(db, 'old-2', 'nothing here', 'blood pressure');
+        await migrate(db, undefined, migrations.slice(0, 6));
+        const before = await db.query<{ n: number | string }>('SELECT COUNT(*) AS n FROM search_text');
+        assert.equal(Number(before[0].n), 4, 'rows in search_text at migration 6');
+
+        assert.equal(migrations[6].version, 7);
+        assert.equal(await migrate(db), 1, 'only migration 7 is pending');
+        await assertNoTextTable(db);
+        const applied = await db.query<{ version: number | string }>('SELECT version FROM kiln_migration ORDER BY version');
+        assert.deepEqual(applied.map((row) => Number(row.version)), [1, 2, 3, 4, 5, 6, 7]);
+
+        const store = new SqlStore(db);
+        assert.deepEqual(await matches(store, [['_content', 'blood']]), ['old-1', 'old-2']);
+        assert.deepEqual(await matches(store, [['_text', 'brul']]), ['old-1']);
+        await writeNow(store, 'new-1', 'blood sugar');
+        await writeNow(store, 'old-2', 'rewritten', '2');
+        assert.deepEqual(await matches(store, [['_content', 'blood']]), ['new-1', 'old-1'], 'writes after the upgrade keep the index current');
+        assert.equal(await migrate(db), 0, 'nothing left to do');
+      } finally {
+        await cleanup();
+      }
+    });
+
+    test('a database built from scratch: migration 2 still creates search_text for migration 4, and 7 drops it', async () => {
+      const { db, cleanup } = await open();
+      try {
+        const statements = migrations[1].statements(db.dialect);
+        assert.ok(statements.some((statement) => /CREATE TABLE search_text \(/.test(statement)), 'migration 2 is frozen history');
+        assert.equal(await migrate(db), migrations.length);
+        await assertNoTextTable(db);
+        const store = new SqlStore(db);
+        await writeNow(store, 'fresh', 'fasting glucose');
+        assert.deepEqual(await matches(store, [['_content', 'glucose']]), ['fresh']);
       } finally {
         await cleanup();
       }

@@ -61,8 +61,8 @@ export function createSmartAuthorizer(options: SmartOptions = { adminTypes: ['Pr
       const what = target.resourceType ? `${target.interaction} on ${target.resourceType}` : target.interaction;
       return { allowed: false, reason: `No granted scope allows ${what}` };
     },
-    allowResource(_principal, resource, decision, baseUrl) {
-      return withinReach(decision.reach, resource, baseUrl);
+    allowResource(_principal, resource, decision, baseUrl, registry) {
+      return withinReach(decision.reach, resource, baseUrl, registry);
     },
   };
 }

@@ -5,7 +5,7 @@ import type { SearchParamRegistry } from '../../search/parameters.js';
 import type { Dialect, SqlDatabase, SqlExecutor, SqlValue } from './driver.js';
 import type { FullTextRow } from './full-text.js';
 import { fullTextRows, insertRows, tableValues, withoutNul } from './search-index.js';
-import { INDEX_TABLES, TYPED_TABLES, type TypedTableName } from './search-schema.js';
+import { INDEX_TABLES, TYPED_TABLES, type IndexTableName } from './search-schema.js';
 
 /**
  * Rebuilds the search index rows of every current resource from its stored JSON, in batches of
@@ -90,7 +90,7 @@ async function reindexBatch(
   ).map((r) => ({ ...r, rkey: Number(r.rkey), seq: Number(r.seq) }));
   if (resources.length === 0) return undefined;
   const json = await versionJson(tx, resources.map((r) => r.seq));
-  const fresh = new Map<TypedTableName, Map<number, SqlValue[][]>>(TYPED_TABLES.map((kind) => [kind, new Map()]));
+  const fresh = new Map<IndexTableName, Map<number, SqlValue[][]>>(TYPED_TABLES.map((kind) => [kind, new Map()]));
   const fullText: FullTextRow[] = [];
   for (const r of resources) {
     const text = json.get(r.seq);
@@ -145,7 +145,7 @@ async function versionJson(tx: SqlExecutor, seqs: readonly number[]): Promise<Ma
 }
 
 /** The rows a table holds for the resources in [low, high], by rkey, as value lists (param first). */
-async function storedRows(tx: SqlExecutor, kind: TypedTableName, low: number, high: number, params: readonly string[] | undefined): Promise<Map<number, SqlValue[][]>> {
+async function storedRows(tx: SqlExecutor, kind: IndexTableName, low: number, high: number, params: readonly string[] | undefined): Promise<Map<number, SqlValue[][]>> {
   const table = INDEX_TABLES[kind];
   const columns = ['rkey', 'param', ...table.columns.map(([name]) => name)];
   const rows = await tx.query<Record<string, SqlValue>>(`SELECT ${columns.join(', ')} FROM ${table.name} WHERE rkey >= ? AND rkey <= ?${paramFilter(params)}`, [

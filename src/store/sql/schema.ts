@@ -64,7 +64,7 @@ export const migrations: Migration[] = [
   {
     version: 4,
     name: 'full-text index',
-    // SQLite FTS5 / PostgreSQL tsvector with GIN, filled from migration 2's search_text (kept).
+    // SQLite FTS5 / PostgreSQL tsvector with GIN, filled from migration 2's search_text (dropped by migration 7).
     statements: (d) => [...d.fullText.create],
     data: copyFullText,
   },
@@ -80,6 +80,13 @@ export const migrations: Migration[] = [
     // References hold target ids binary-collated (COLLATE "C" on PostgreSQL): ids must compare the
     // same way, or no index serves a chain's or _has's join between them. SQLite is binary already.
     statements: (d) => (d.name === 'postgres' ? [`ALTER TABLE resource ALTER COLUMN id TYPE ${d.binaryText}`] : []),
+  },
+  {
+    version: 7,
+    name: 'drop the retired text table',
+    // Migration 4 moved search_text's rows into the full-text index; releases since neither read
+    // nor write it. IF EXISTS: an operator may have dropped it by hand already.
+    statements: () => ['DROP TABLE IF EXISTS search_text'],
   },
 ];
 

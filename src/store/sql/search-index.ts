@@ -3,7 +3,7 @@ import { extractIndex, type CompositeComponentRows, type IndexRows } from '../..
 import type { SearchParamRegistry } from '../../search/parameters.js';
 import type { Dialect, SqlExecutor, SqlValue } from './driver.js';
 import type { FullTextRow } from './full-text.js';
-import { INDEX_TABLES, TYPED_TABLES, type TypedTableName } from './search-schema.js';
+import { INDEX_TABLES, TYPED_TABLES, type IndexTableName } from './search-schema.js';
 
 /**
  * Writes a resource's search index rows in the transaction that writes its version
@@ -40,7 +40,7 @@ export function fullTextRows(target: IndexTarget, rows: IndexRows): FullTextRow[
 }
 
 /** Each typed table's rows as arrays of value-column values (param first), in the column order of INDEX_TABLES. */
-export function tableValues(rows: IndexRows): [TypedTableName, SqlValue[][]][] {
+export function tableValues(rows: IndexRows): [IndexTableName, SqlValue[][]][] {
   return [
     ['string', rows.string.map((r) => [r.param, r.value, r.norm])],
     ['token', rows.token.map((r) => [r.param, r.system, r.code, r.text, r.typeSystem, r.typeCode])],
@@ -54,7 +54,7 @@ export function tableValues(rows: IndexRows): [TypedTableName, SqlValue[][]][] {
 }
 
 /** Inserts rows of `kind`, each `[rkey, tenant, type, param, …value columns]`, several per statement. */
-export async function insertRows(sql: SqlExecutor, kind: TypedTableName, rows: readonly SqlValue[][]): Promise<void> {
+export async function insertRows(sql: SqlExecutor, kind: IndexTableName, rows: readonly SqlValue[][]): Promise<void> {
   const table = INDEX_TABLES[kind];
   const width = 4 + table.columns.length;
   const columns = `rkey, tenant, type, param, ${table.columns.map(([name]) => name).join(', ')}`;

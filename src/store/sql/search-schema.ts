@@ -93,21 +93,20 @@ export const INDEX_TABLES = {
     ],
     indexes: [{ columns: [...scope, 'b0', 'rkey'] }],
   },
-  // Migration 2's `_text`/`_content` table (normalised text with a leading space). Migration 4
-  // replaced it with the full-text index (full-text.ts); it is no longer written or read, and is
-  // kept only so that servers of the previous release keep working during an upgrade.
-  text: {
-    name: 'search_text',
-    columns: [['content', 'text']],
-    indexes: [],
-  },
 } as const satisfies Record<string, IndexTable>;
 
 export type IndexTableName = keyof typeof INDEX_TABLES;
 
-/** The tables of the typed index rows (every one but the replaced text table). */
-export type TypedTableName = Exclude<IndexTableName, 'text'>;
-export const TYPED_TABLES = (Object.keys(INDEX_TABLES) as IndexTableName[]).filter((kind): kind is TypedTableName => kind !== 'text');
+/** The tables of the typed index rows, by kind. */
+export const TYPED_TABLES = Object.keys(INDEX_TABLES) as IndexTableName[];
+
+/**
+ * Migration 2's `_text`/`_content` table (normalised text with a leading space). Migration 4
+ * copied its rows into the full-text index and migration 7 drops it; nothing else uses it. It
+ * stays part of migration 2, which never changes, so that a database built from scratch still
+ * has the table migration 4 copies from.
+ */
+const RETIRED_TEXT_TABLE: IndexTable = { name: 'search_text', columns: [['content', 'text']], indexes: [] };
 
 function columnType(kind: ColumnKind, d: Dialect): string {
   switch (kind) {
@@ -124,13 +123,14 @@ function columnType(kind: ColumnKind, d: Dialect): string {
   }
 }
 
+/** Migration 2: the index tables, the retired text table last (as it was when released). */
 export function searchIndexStatements(d: Dialect): string[] {
   const statements: string[] = [
     // Listing a type in key order (searches without a selective clause) and _lastUpdated.
     `CREATE INDEX resource_type_key ON resource (tenant, type, deleted, rkey)`,
     `CREATE INDEX resource_type_updated ON resource (tenant, type, last_updated)`,
   ];
-  for (const table of Object.values(INDEX_TABLES) as IndexTable[]) {
+  for (const table of [...Object.values(INDEX_TABLES), RETIRED_TEXT_TABLE] as IndexTable[]) {
     const columns = table.columns.map(([name, kind, nullable]) => `${name} ${columnType(kind, d)}${nullable ? '' : ' NOT NULL'}`);
     statements.push(`CREATE TABLE ${table.name} (
         rkey ${d.bigint} NOT NULL,
