@@ -235,12 +235,14 @@ export function countQuery(input: PlanInput): Sql {
 /**
  * An estimate of the number of matches that costs a bounded amount of work however many there
  * are. `population` counts the candidates the driving clause lists (every live resource of the
- * types without one), up to `bound` + 1, and `allCandidates` all of them (from the index alone); `spread` (only when the candidates come in rkey order)
- * extrapolates a larger population from how far into the type's rkeys the `bound`-th candidate
- * lies (columns `first`, `kth`, `last`); `sample` tests the first `size` candidates against the
- * other clauses (columns `sampled`, `hits`). The estimate is population × hits / sampled.
+ * types without one), up to `bound` + 1, with the lowest and highest rkey among them (columns
+ * `n`, `first`, `kth`); `allCandidates` counts all of them (from the index alone). When the
+ * candidates come in rkey order, `last` (the type's highest rkey) extrapolates a larger population
+ * from how far into the type's rkeys the counted ones reach. `sample` tests the first `size`
+ * candidates against the other clauses (columns `sampled`, `hits`). The estimate is
+ * population × hits / sampled.
  */
-export function estimateQueries(input: PlanInput, size: number, bound: number): { population: Sql; allCandidates: Sql; sample: Sql; spread?: Sql } {
+export function estimateQueries(input: PlanInput, size: number, bound: number): { population: Sql; allCandidates: Sql; sample: Sql; last?: Sql } {
   const types = typesOf(input.search);
   const ctx = buildContext(input.tenant, input.now, input.textSearch, input.probeFence);
   const { driver, probes } = chooseDriver(clausesOf(ctx, input), input.driver);
@@ -248,16 +250,14 @@ export function estimateQueries(input: PlanInput, size: number, bound: number): 
     driver ? sql`SELECT DISTINCT c.rkey FROM (${driver.set!(types)}) c ORDER BY c.rkey` : sql`SELECT c.rkey FROM resource c WHERE ${liveResource(ctx, 'c', types)} ORDER BY c.rkey`;
   const pass = and(probes.map((p) => p.probe('s')));
   const ordered = types?.length === 1 && (driver ? driver.ordered === true : true);
-  const queries: { population: Sql; allCandidates: Sql; sample: Sql; spread?: Sql } = {
-    population: sql`SELECT COUNT(*) AS n FROM (${candidates()} LIMIT ${bound + 1}) p`,
+  const queries: { population: Sql; allCandidates: Sql; sample: Sql; last?: Sql } = {
+    population: sql`SELECT COUNT(*) AS n, MIN(p.rkey) AS first, MAX(p.rkey) AS kth FROM (${candidates()} LIMIT ${bound + 1}) p`,
     allCandidates: sql`SELECT COUNT(*) AS n FROM (${candidates()}) p`,
     sample: sql`SELECT COUNT(*) AS sampled, SUM(CASE WHEN ${pass} THEN 1 ELSE 0 END) AS hits FROM (${candidates()} LIMIT ${size}) s`,
   };
   if (ordered) {
     const r = ctx.alias();
-    queries.spread = sql`SELECT (SELECT f.rkey FROM (${candidates()} LIMIT 1) f) AS first,
-      (SELECT k.rkey FROM (${candidates()} LIMIT 1 OFFSET ${bound - 1}) k) AS kth,
-      (SELECT MAX(${raw(r)}.rkey) FROM resource ${raw(r)} WHERE ${liveResource(ctx, r, types)}) AS last`;
+    queries.last = sql`SELECT MAX(${raw(r)}.rkey) AS last FROM resource ${raw(r)} WHERE ${liveResource(ctx, r, types)}`;
   }
   return queries;
 }

@@ -166,15 +166,16 @@ const COUNTED = 10_000;
  * costly, from the first page (`scan`), which tested candidates in rkey order anyway.
  */
 async function estimate(sql: SqlExecutor, input: PlanInput, cost: number, scan?: PageScan): Promise<number> {
-  const { population, allCandidates, sample, spread } = estimateQueries(input, SAMPLE, COUNTED);
+  const { population, allCandidates, sample, last } = estimateQueries(input, SAMPLE, COUNTED);
   const one = async <T>(statement: { text: string; params: SqlParam[] }) => (await sql.query<T>(statement.text, bound(statement.params)))[0];
-  let candidates = num((await one<{ n: number | string }>(population)).n);
+  const counted = await one<{ n: number | string; first: number | string | null; kth: number | string | null }>(population);
+  let candidates = num(counted.n);
   if (candidates * cost <= EXACT_WORK) return count(sql, input);
   if (candidates > COUNTED) {
-    const range = spread ? await one<{ first: number | string | null; kth: number | string | null; last: number | string | null }>(spread) : undefined;
-    const [first, kth, last] = [range?.first, range?.kth, range?.last].map((v) => (v === null || v === undefined ? NaN : num(v)));
-    // A concurrent delete can leave fewer candidates than counted a moment ago: count them then.
-    candidates = kth > first && last >= kth ? Math.round((COUNTED * (last - first + 1)) / (kth - first + 1)) : num((await one<{ n: number | string }>(allCandidates)).n);
+    const top = last ? (await one<{ last: number | string | null }>(last)).last : null;
+    const [first, kth, end] = [counted.first, counted.kth, top].map((v) => (v === null || v === undefined ? NaN : num(v)));
+    // A concurrent delete can leave the type's last rkey below the counted ones: count them all then.
+    candidates = kth > first && end >= kth ? Math.round((candidates * (end - first + 1)) / (kth - first + 1)) : num((await one<{ n: number | string }>(allCandidates)).n);
   }
   if (scan && cost >= COSTLY) {
     const scanned = num((await one<{ n: number | string }>(scanQuery(input, scan.rkey))).n);
