@@ -96,6 +96,13 @@ for (const [backend, open] of storeBackends) {
       assert.deepEqual(chained.matches.map((m) => index(m.id)), Array.from({ length: 3_000 }, (_, i) => i).filter((i) => i % 3 !== 0 && i % 10 !== 0).slice(0, 20));
       assert.ok(Math.abs(chained.total! - 1_800) <= 180, `estimate ${chained.total} is far from 1,800`);
       assert.equal((await find('Observation', chain, 'accurate')).total, 1_800);
+
+      // A chain with few targets (600 Smiths): on SQLite, candidates are tested against the list of them.
+      const few = `code=${encodeURIComponent('http://loinc.org|8867-4')}&subject:Patient.name=Smith`;
+      const smiths = await find('Observation', few, 'estimate');
+      assert.deepEqual(smiths.matches.map((m) => index(m.id)), expected.slice(0, 20));
+      assert.ok(Math.abs(smiths.total! - 400) <= 60, `estimate ${smiths.total} is far from 400`);
+      assert.equal((await find('Observation', few, 'accurate')).total, 400);
     } finally {
       await cleanup();
     }

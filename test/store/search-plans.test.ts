@@ -66,3 +66,25 @@ test('a streamed page sorts its candidates before it tests them, on both backend
     }
   }
 });
+
+/**
+ * On SQLite, a chain with few targets tests a candidate's references against the list of its
+ * targets, built once: the reference index is searched by the candidate alone, not once per
+ * target of the list.
+ */
+test('SQLite tests a chain with few targets against the list of them', async () => {
+  const { db, cleanup } = await openSqlite();
+  try {
+    await migrate(db);
+    const [type, query] = QUERIES.chain;
+    const search = parseSearch(query, type);
+    const chain = search.clauses.find(({ filter }) => filter.kind === 'chain')!.filter;
+    const { sql } = pageQuery({ tenant: '', search, textSearch: db.dialect.fullText, probeFence: db.dialect.probeFence, driver: 0, fewTargets: new Set([chain]) }, 21);
+    const steps = (await db.query<{ detail: string }>(`EXPLAIN QUERY PLAN ${sql.text}`, sql.params)).map((step) => step.detail);
+    assert.ok(steps.some((detail) => /LIST SUBQUERY/.test(detail)), `the targets are listed\n${steps.join('\n')}`);
+    const lookup = steps.find((detail) => /search_reference_rkey/.test(detail));
+    assert.ok(lookup && !/target_id=\?/.test(lookup), `references are found by candidate only\n${steps.join('\n')}`);
+  } finally {
+    await cleanup();
+  }
+});

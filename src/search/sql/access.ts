@@ -1,7 +1,6 @@
 import type { SearchFilter } from '../parse.js';
-import { type BuildContext, buildContext, probeCost, type Clause, compartmentClause, type CompartmentScope, compileFilter, exists, matchConditions, onResource, typeCondition } from './clauses.js';
+import { type BuildContext, buildContext, probeCost, type SqlFlavour, type Clause, compartmentClause, type CompartmentScope, compileFilter, exists, matchConditions, onResource, typeCondition } from './clauses.js';
 import { and, or, raw, type Sql, sql } from './fragment.js';
-import type { TextSearch } from './text.js';
 
 /**
  * Authorization's limit on what a search may match (SMART patient/ and user/ scopes, v2 scope
@@ -38,8 +37,8 @@ export function accessClauses(ctx: BuildContext, limit: AccessLimit): Clause[] {
 }
 
 /** `type, id` of the live resources of `types` (undefined: all) within the limit (type and system history). */
-export function accessMembers(tenant: string, limit: AccessLimit, types: readonly string[] | undefined, text: TextSearch, fence: string): Sql {
-  const ctx = buildContext(tenant, Date.now(), text, fence);
+export function accessMembers(tenant: string, limit: AccessLimit, types: readonly string[] | undefined, flavour: SqlFlavour): Sql {
+  const ctx = buildContext(tenant, Date.now(), flavour);
   return sql`SELECT m.type, m.id FROM resource m WHERE ${matchConditions(ctx, 'm', types, accessClauses(ctx, limit))}`;
 }
 

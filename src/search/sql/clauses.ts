@@ -60,13 +60,26 @@ export interface BuildContext {
   text: TextSearch;
   /** Ends every candidate-testing EXISTS sub-query (Dialect.probeFence). */
   fence: string;
+  /** Chains whose targets are few: probes test references against the list of them (see chainClause). */
+  fewTargets: ReadonlySet<SearchFilter>;
+  /** `column` is among the values of `list`, computed once (Dialect.listed). */
+  listed(column: string, list: Sql): Sql;
   /** A fresh table alias. */
   alias(): string;
 }
 
-export function buildContext(tenant: string, now = Date.now(), text: TextSearch, fence = ''): BuildContext {
+/** The backend's parts of the SQL (from its Dialect). */
+export interface SqlFlavour {
+  textSearch: TextSearch;
+  probeFence?: string;
+  listed?: (column: string, list: Sql) => Sql;
+}
+
+const listedIn = (column: string, list: Sql): Sql => sql`${raw(column)} IN (${list})`;
+
+export function buildContext(tenant: string, now = Date.now(), flavour: SqlFlavour, fewTargets: ReadonlySet<SearchFilter> = new Set()): BuildContext {
   let n = 0;
-  return { tenant, now, text, fence, alias: () => `a${n++}` };
+  return { tenant, now, text: flavour.textSearch, fence: flavour.probeFence ?? '', listed: flavour.listed ?? listedIn, fewTargets, alias: () => `a${n++}` };
 }
 
 /** `EXISTS (body)`, run per candidate (see BuildContext.fence). */
@@ -280,14 +293,23 @@ function valueCondition(v: SearchValue, param: SearchParamDefinition, modifier: 
   }
 }
 
-/**
- * `subject:Patient.name=x`: references whose target is a live resource matching the rest of the
- * chain. Listing them starts from the matching targets; testing one candidate follows its
- * references to their targets, a constant cost however many targets match.
- */
 /** Targets whose references a chain counts to estimate how many references each target has. */
 const FANOUT_SAMPLE = 20;
 
+/** `SELECT n`: how many targets (live resources matching the rest of the chain) a chain has, up to `cap`. */
+export function chainTargetCount(ctx: BuildContext, f: ChainFilter, cap: number): Sql {
+  const clauses = f.targets.map((t) => ({ type: t.targetType, clause: compileFilter(ctx, t.filter) }));
+  // Index rows exist only for live resources: a clause's own list counts its targets.
+  const lists = clauses.map(({ type, clause }) => (clause.set ? clause.set([type]) : matching(ctx, type, [clause], 'rkey')));
+  return boundedCount(lists.reduce((all, next) => sql`${all} UNION ALL ${next}`), cap);
+}
+
+/**
+ * `subject:Patient.name=x`: references whose target is a live resource matching the rest of the
+ * chain. Listing them starts from the matching targets. Testing one candidate follows its
+ * references to their targets, a constant cost however many targets match; when the targets are
+ * few (ctx.fewTargets), it looks its references up in the list of them instead, built once.
+ */
 function chainClause(ctx: BuildContext, f: ChainFilter): Clause {
   const inner = f.targets.map((t) => ({ type: t.targetType, clause: compileFilter(ctx, t.filter) }));
   const rank = Math.min(...inner.map((t) => t.clause.rank)) + 1;
@@ -301,6 +323,11 @@ function chainClause(ctx: BuildContext, f: ChainFilter): Clause {
     cost: FOLLOW_COST + Math.max(...inner.map((t) => t.clause.cost ?? 1)),
     probe(o) {
       const x = ctx.alias();
+      if (ctx.fewTargets.has(f)) {
+        // `|| ''` keeps SQLite from looking each target of the list up in the reference index.
+        const listed = inner.map((t) => sql`${raw(x)}.target_type = ${t.type} AND (${raw(x)}.target_id || '') IN (${matching(ctx, t.type, [t.clause], 'id')})`);
+        return exists(ctx, sql`SELECT 1 FROM search_reference ${raw(x)} WHERE ${raw(x)}.rkey = ${raw(o)}.rkey AND ${raw(x)}.param = ${f.param.code} AND ${or(listed)}`);
+      }
       const targets = inner.map((t) => {
         const r = ctx.alias();
         const target = exists(ctx, sql`SELECT 1 FROM resource ${raw(r)} WHERE ${raw(r)}.tenant = ${ctx.tenant} AND ${raw(r)}.type = ${t.type}
@@ -309,7 +336,7 @@ function chainClause(ctx: BuildContext, f: ChainFilter): Clause {
       });
       return exists(ctx, sql`SELECT 1 FROM search_reference ${raw(x)} WHERE ${raw(x)}.rkey = ${raw(o)}.rkey AND ${raw(x)}.param = ${f.param.code} AND ${or(targets)}`);
     },
-    set: (types) => references(types, (x, type, clause) => sql`${raw(x)}.target_id IN (${matching(ctx, type, [clause], 'id')})`),
+    set: (types) => references(types, (x, type, clause) => ctx.listed(`${x}.target_id`, matching(ctx, type, [clause], 'id'))),
     size(types, cap) {
       // Targets × references per target, the latter counted for the first few targets only:
       // counting every reference would read each matching target at random.
@@ -318,9 +345,11 @@ function chainClause(ctx: BuildContext, f: ChainFilter): Clause {
         const x = ctx.alias();
         const s = ctx.alias();
         const i = ctx.alias();
-        const firstTargets = sql`SELECT ${raw(s)}.id FROM (${matching(ctx, t.type, [t.clause], 'id')} LIMIT ${FANOUT_SAMPLE}) ${raw(s)}`;
-        const references = sql`SELECT COUNT(*) FROM search_reference ${raw(x)} WHERE ${raw(x)}.tenant = ${ctx.tenant} AND ${typeCondition(`${x}.type`, types)}
-          AND ${raw(x)}.param = ${f.param.code} AND ${raw(x)}.target_type = ${t.type} AND ${raw(x)}.target_id IN (${firstTargets})`;
+        // Counted per target (a scalar sub-query for each), never as a join that a planner
+        // without statistics may run the other way round: once per reference.
+        const perTarget = sql`SELECT COUNT(*) FROM search_reference ${raw(x)} WHERE ${raw(x)}.tenant = ${ctx.tenant} AND ${typeCondition(`${x}.type`, types)}
+          AND ${raw(x)}.param = ${f.param.code} AND ${raw(x)}.target_type = ${t.type} AND ${raw(x)}.target_id = ${raw(s)}.id`;
+        const references = sql`SELECT COALESCE(SUM((${perTarget})), 0) FROM (${matching(ctx, t.type, [t.clause], 'id')} LIMIT ${FANOUT_SAMPLE}) ${raw(s)}`;
         const n = raw(`${i}.n`);
         return sql`(SELECT CASE WHEN ${n} >= ${cap} THEN ${cap} WHEN ${n} = 0 THEN 0
           ELSE ${n} * (${references}) / (CASE WHEN ${n} < ${FANOUT_SAMPLE} THEN ${n} ELSE ${FANOUT_SAMPLE} END) END FROM (${sizeQuery(t.clause, [t.type], cap)}) ${raw(i)})`;
@@ -361,7 +390,7 @@ function hasClause(ctx: BuildContext, f: HasFilter): Clause {
       const targets = sql`SELECT ${raw(x)}.target_id FROM search_reference ${raw(x)} WHERE ${raw(x)}.rkey IN (${sources})
         AND ${raw(x)}.param = ${f.referenceParam.code} AND ${raw(x)}.target_type = ${f.resourceType}`;
       return sql`SELECT ${raw(p)}.rkey FROM resource ${raw(p)} WHERE ${raw(p)}.tenant = ${ctx.tenant} AND ${typeCondition(`${p}.type`, types)}
-        AND ${raw(p)}.type = ${f.resourceType} AND ${raw(p)}.deleted = 0 AND ${raw(p)}.id IN (${targets})`;
+        AND ${raw(p)}.type = ${f.resourceType} AND ${raw(p)}.deleted = 0 AND ${ctx.listed(`${p}.id`, targets)}`;
     },
   };
 }

@@ -1,7 +1,7 @@
 import { invalid } from '../../fhir/errors.js';
-import type { ParamFilter, ParsedSearch, SearchFilter, SortKey } from '../parse.js';
+import type { ChainFilter, ParamFilter, ParsedSearch, SearchFilter, SortKey } from '../parse.js';
 import { isSingleValued } from '../single-valued.js';
-import { type BuildContext, buildContext, chooseDriver, type Clause, compartmentClause, type CompartmentScope, compileFilter, liveResource, probeCost, sameRowDateClause, sizeQuery, TABLES } from './clauses.js';
+import { type BuildContext, buildContext, chainTargetCount, chooseDriver, type Clause, compartmentClause, type CompartmentScope, compileFilter, liveResource, probeCost, sameRowDateClause, sizeQuery, TABLES } from './clauses.js';
 import { and, join, or, raw, type Sql, type SqlParam, sql } from './fragment.js';
 import { type AccessLimit, accessClauses } from './access.js';
 import type { TextSearch } from './text.js';
@@ -22,6 +22,8 @@ export interface PlanInput {
   textSearch: TextSearch;
   /** Dialect.probeFence (none when absent). */
   probeFence?: string;
+  /** Dialect.listed (`IN (…)` when absent). */
+  listed?: (column: string, list: Sql) => Sql;
   compartment?: CompartmentScope;
   /** Authorization's limit (SMART scopes): ANDed with the search. */
   limit?: AccessLimit;
@@ -33,6 +35,8 @@ export interface PlanInput {
    * page is full, rather than testing every candidate (see `streams`).
    */
   stream?: boolean;
+  /** Chains with few targets (see `chainTargetQueries`). */
+  fewTargets?: ReadonlySet<SearchFilter>;
 }
 
 /** A position in the result order: the sort values and rkey of a row, and which way to read. */
@@ -177,7 +181,7 @@ function orderBy(columns: readonly string[], keys: readonly Key[], backwards: bo
  * (absent when the page streams and stops early, leaving the total to countQuery or estimates).
  */
 export function pageQuery(input: PlanInput, limit: number, position?: Position, offset = 0, counted = false): { sql: Sql; keyCount: number } {
-  const ctx = buildContext(input.tenant, input.now, input.textSearch, input.probeFence);
+  const ctx = buildContext(input.tenant, input.now, input, input.fewTargets);
   const keys = input.search.sort.map((key) => sortKey(ctx, key));
   const backwards = position?.direction === 'before';
   const tail = offset > 0 && !position ? sql` LIMIT ${limit} OFFSET ${offset}` : sql` LIMIT ${limit}`;
@@ -206,7 +210,7 @@ const ALL_ROWS = Number.MAX_SAFE_INTEGER;
  * (Clause.cost: 1 per index lookup, more for clauses that follow references).
  */
 export function candidateCost(input: PlanInput): number {
-  const ctx = buildContext(input.tenant, input.now, input.textSearch, input.probeFence);
+  const ctx = buildContext(input.tenant, input.now, input, input.fewTargets);
   return probeCost(chooseDriver(clausesOf(ctx, input), input.driver).probes);
 }
 
@@ -217,7 +221,7 @@ export function candidateCost(input: PlanInput): number {
  */
 export function scanQuery(input: PlanInput, rkey: number): Sql {
   const types = typesOf(input.search);
-  const ctx = buildContext(input.tenant, input.now, input.textSearch, input.probeFence);
+  const ctx = buildContext(input.tenant, input.now, input, input.fewTargets);
   const { driver } = chooseDriver(clausesOf(ctx, input), input.driver);
   const candidates = driver
     ? sql`SELECT DISTINCT c.rkey FROM (${driver.set!(types)}) c WHERE c.rkey <= ${rkey}`
@@ -227,7 +231,7 @@ export function scanQuery(input: PlanInput, rkey: number): Sql {
 
 /** The number of matches (all pages). */
 export function countQuery(input: PlanInput): Sql {
-  const ctx = buildContext(input.tenant, input.now, input.textSearch, input.probeFence);
+  const ctx = buildContext(input.tenant, input.now, input, input.fewTargets);
   const { from, where, distinct } = sourceOf(ctx, input);
   return sql`SELECT COUNT(${raw(distinct ? 'DISTINCT d.rkey' : '*')}) AS n FROM ${from} WHERE ${where}`;
 }
@@ -236,21 +240,24 @@ export function countQuery(input: PlanInput): Sql {
  * An estimate of the number of matches that costs a bounded amount of work however many there
  * are. `population` counts the candidates the driving clause lists (every live resource of the
  * types without one), up to `bound` + 1, with the lowest and highest rkey among them (columns
- * `n`, `first`, `kth`); `allCandidates` counts all of them (from the index alone). When the
+ * `n`, `first`, `kth`; `bound` is smaller when they come in rkey order); `allCandidates` counts all of them (from the index alone). When the
  * candidates come in rkey order, `last` (the type's highest rkey) extrapolates a larger population
  * from how far into the type's rkeys the counted ones reach. `sample` tests the first `size`
  * candidates against the other clauses (columns `sampled`, `hits`). The estimate is
  * population × hits / sampled.
  */
-export function estimateQueries(input: PlanInput, size: number, bound: number): { population: Sql; allCandidates: Sql; sample: Sql; last?: Sql } {
+export function estimateQueries(input: PlanInput, size: number, bounds: { ordered: number; unordered: number }): { population: Sql; allCandidates: Sql; sample: Sql; last?: Sql; bound: number } {
   const types = typesOf(input.search);
-  const ctx = buildContext(input.tenant, input.now, input.textSearch, input.probeFence);
+  const ctx = buildContext(input.tenant, input.now, input, input.fewTargets);
   const { driver, probes } = chooseDriver(clausesOf(ctx, input), input.driver);
   const candidates = () =>
     driver ? sql`SELECT DISTINCT c.rkey FROM (${driver.set!(types)}) c ORDER BY c.rkey` : sql`SELECT c.rkey FROM resource c WHERE ${liveResource(ctx, 'c', types)} ORDER BY c.rkey`;
   const pass = and(probes.map((p) => p.probe('s')));
   const ordered = types?.length === 1 && (driver ? driver.ordered === true : true);
-  const queries: { population: Sql; allCandidates: Sql; sample: Sql; last?: Sql } = {
+  // Ordered candidates extrapolate well from fewer of them; unordered ones are all read anyway.
+  const bound = ordered ? bounds.ordered : bounds.unordered;
+  const queries: { population: Sql; allCandidates: Sql; sample: Sql; last?: Sql; bound: number } = {
+    bound,
     population: sql`SELECT COUNT(*) AS n, MIN(p.rkey) AS first, MAX(p.rkey) AS kth FROM (${candidates()} LIMIT ${bound + 1}) p`,
     allCandidates: sql`SELECT COUNT(*) AS n FROM (${candidates()}) p`,
     sample: sql`SELECT COUNT(*) AS sampled, SUM(CASE WHEN ${pass} THEN 1 ELSE 0 END) AS hits FROM (${candidates()} LIMIT ${size}) s`,
@@ -268,12 +275,22 @@ export function estimateQueries(input: PlanInput, size: number, bound: number): 
  * the choice is plain (a clause on one id, identifier or target always drives).
  */
 export function driverProbes(input: PlanInput, cap: number): { clause: number; sql: Sql }[] {
-  const ctx = buildContext(input.tenant, input.now, input.textSearch, input.probeFence);
+  const ctx = buildContext(input.tenant, input.now, input, input.fewTargets);
   const clauses = clausesOf(ctx, input);
   const candidates = clauses.map((clause, index) => ({ clause, index })).filter(({ clause }) => clause.set && clause.rank < 100);
   if (candidates.length < 2 || Math.min(...candidates.map(({ clause }) => clause.rank)) <= 1) return [];
   const types = typesOf(input.search);
   return candidates.map(({ clause, index }) => ({ clause: index, sql: sizeQuery(clause, types, cap) }));
+}
+
+/**
+ * Bounded counts (at most `cap`) of the targets of each chain the query tests candidates with:
+ * a chain with few targets tests a candidate's references against the list of them, built once.
+ */
+export function chainTargetQueries(input: PlanInput, cap: number): { filter: ChainFilter; sql: Sql }[] {
+  if (input.search.clauses.length < 2) return [];
+  const ctx = buildContext(input.tenant, input.now, input);
+  return input.search.clauses.flatMap(({ filter }) => (filter.kind === 'chain' ? [{ filter, sql: chainTargetCount(ctx, filter, cap) }] : []));
 }
 
 // ---- cursors ----------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
 import type { Dialect } from '../sql/driver.js';
+import { raw, sql } from '../../search/sql/fragment.js';
 import { postgresFullText } from './full-text.js';
 
 function sqlState(error: unknown): string | undefined {
@@ -17,6 +18,8 @@ export const postgresDialect: Dialect = {
   forUpdate: ' FOR UPDATE',
   fullText: postgresFullText,
   probeFence: ' OFFSET 0',
+  listsChainTargets: false,
+  listed: (column, list) => sql`${raw(column)} = ANY(ARRAY(${list}))`,
   isUniqueViolation: (error) => sqlState(error) === '23505',
   // serialization_failure, deadlock_detected: PostgreSQL rolled the transaction back, and
   // running it again from the start may succeed.

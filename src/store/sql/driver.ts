@@ -1,3 +1,4 @@
+import type { Sql } from '../../search/sql/fragment.js';
 import type { FullTextIndex } from './full-text.js';
 
 /**
@@ -61,6 +62,18 @@ export interface Dialect {
    * `OFFSET 0` (its planner misjudges chained conditions and hashes whole index tables).
    */
   readonly probeFence: string;
+  /**
+   * Whether a chain with few targets tests candidates against the list of them (search/sql
+   * clauses.ts chainClause): SQLite builds the list once per query; PostgreSQL would turn it into
+   * a join run per candidate, and follows each candidate's references through an index instead.
+   */
+  readonly listsChainTargets: boolean;
+  /**
+   * `column` is one of the values `list` (a SELECT of one column) gives, computed once:
+   * PostgreSQL's `= ANY(ARRAY(…))`, which its planner cannot turn into a join that re-runs the
+   * list for every row when its statistics are missing or stale.
+   */
+  listed(column: string, list: Sql): Sql;
   /** Whether an error is a unique-constraint violation. */
   isUniqueViolation(error: unknown): boolean;
   /** Whether an error means "the transaction lost a race; running it again may succeed". */

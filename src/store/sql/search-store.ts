@@ -1,6 +1,6 @@
-import type { IncludeSpec } from '../../search/parse.js';
+import type { IncludeSpec, SearchFilter } from '../../search/parse.js';
 import { type SqlParam } from '../../search/sql/fragment.js';
-import { candidateCost, countQuery, decodeCursor, driverProbes, encodeCursor, estimateQueries, pageQuery, type PlanInput, type Position, scanQuery } from '../../search/sql/plan.js';
+import { candidateCost, chainTargetQueries, countQuery, decodeCursor, driverProbes, encodeCursor, estimateQueries, pageQuery, type PlanInput, type Position, scanQuery } from '../../search/sql/plan.js';
 import type { SearchPage, SearchQuery, StoredVersion, WriteMethod } from '../types.js';
 import type { Dialect, SqlExecutor, SqlValue } from './driver.js';
 
@@ -73,12 +73,13 @@ function sqlValue(v: unknown): SqlParam {
 }
 
 export async function runSearch(sql: SqlExecutor, dialect: Dialect, tenant: string, query: SearchQuery): Promise<SearchPage> {
-  const input: PlanInput = { tenant, search: query.search, textSearch: dialect.fullText, probeFence: dialect.probeFence, ...(query.compartment ? { compartment: query.compartment } : {}), ...(query.limit ? { limit: query.limit } : {}) };
+  const input: PlanInput = { tenant, search: query.search, textSearch: dialect.fullText, probeFence: dialect.probeFence, listed: dialect.listed, ...(query.compartment ? { compartment: query.compartment } : {}), ...(query.limit ? { limit: query.limit } : {}) };
   const position = query.cursor ? decodeCursor(query.cursor) : undefined;
   // Later pages keep the first page's plan (and estimate): no counting again on every page.
   const choice: { clause?: number; n?: number } | undefined = position ? { clause: position.driver } : await chooseDriverByCounts(sql, input);
   const driver = choice?.clause;
   if (driver !== undefined) input.driver = driver;
+  if (dialect.listsChainTargets) input.fewTargets = await chainsWithFewTargets(sql, input);
   // Candidates are tested in rkey order until the page is full, unless testing all of them is
   // cheap: then the page counts them too (an exact total for free).
   const cost = Math.max(1, candidateCost(input));
@@ -135,6 +136,18 @@ async function chooseDriverByCounts(sql: SqlExecutor, input: PlanInput): Promise
   return best;
 }
 
+/** Chains with fewer targets than this test candidates against the list of their targets. */
+const FEW_TARGETS = 2000;
+
+async function chainsWithFewTargets(sql: SqlExecutor, input: PlanInput): Promise<Set<SearchFilter>> {
+  const few = new Set<SearchFilter>();
+  for (const { filter, sql: statement } of chainTargetQueries(input, FEW_TARGETS)) {
+    const [row] = await sql.query<{ n: number | string }>(statement.text, bound(statement.params));
+    if (num(row.n) < FEW_TARGETS) few.add(filter);
+  }
+  return few;
+}
+
 /**
  * Testing candidates this costly (search/sql/plan.ts candidateCost: clauses that follow
  * references) is worth avoiding: pages stream, estimates come from what the page tested.
@@ -157,8 +170,11 @@ async function count(sql: SqlExecutor, input: PlanInput): Promise<number> {
 
 /** Candidates tested to estimate a total: exact below this many. */
 const SAMPLE = 500;
-/** Candidates counted one by one; beyond, their number is extrapolated (when they come in rkey order). */
-const COUNTED = 10_000;
+/**
+ * Candidates counted one by one; beyond, their number is extrapolated from how far into the
+ * type's rkeys the counted ones reach (when they come in rkey order; else all are counted).
+ */
+const COUNTED = { ordered: 2_000, unordered: 10_000 };
 
 /**
  * `_total=estimate` (search/sql/plan.ts estimateQueries): bounded work, exact for small results.
@@ -166,12 +182,12 @@ const COUNTED = 10_000;
  * costly, from the first page (`scan`), which tested candidates in rkey order anyway.
  */
 async function estimate(sql: SqlExecutor, input: PlanInput, cost: number, scan?: PageScan): Promise<number> {
-  const { population, allCandidates, sample, last } = estimateQueries(input, SAMPLE, COUNTED);
+  const { population, allCandidates, sample, last, bound: counting } = estimateQueries(input, SAMPLE, COUNTED);
   const one = async <T>(statement: { text: string; params: SqlParam[] }) => (await sql.query<T>(statement.text, bound(statement.params)))[0];
   const counted = await one<{ n: number | string; first: number | string | null; kth: number | string | null }>(population);
   let candidates = num(counted.n);
   if (candidates * cost <= EXACT_WORK) return count(sql, input);
-  if (candidates > COUNTED) {
+  if (candidates > counting) {
     const top = last ? (await one<{ last: number | string | null }>(last)).last : null;
     const [first, kth, end] = [counted.first, counted.kth, top].map((v) => (v === null || v === undefined ? NaN : num(v)));
     // A concurrent delete can leave the type's last rkey below the counted ones: count them all then.

@@ -111,7 +111,7 @@ class SqlReader implements StoreReader {
     if (query.limit) {
       // Driven by the resources within the limit (and the deleted ones, which have no index to judge).
       const types = query.resourceType ? [query.resourceType] : undefined;
-      const members = accessMembers(tenant, query.limit, types, this.dialect.fullText, this.dialect.probeFence);
+      const members = accessMembers(tenant, query.limit, types, { textSearch: this.dialect.fullText, probeFence: this.dialect.probeFence, listed: this.dialect.listed });
       where.push(`(v.type, v.id) IN (${members.text} UNION SELECT d.type, d.id FROM resource d WHERE d.tenant = ? AND ${types ? 'd.type = ? AND ' : ''}d.deleted = 1)`);
       params.push(...members.params, tenant, ...(types ?? []));
     }

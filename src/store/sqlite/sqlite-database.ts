@@ -1,6 +1,7 @@
 import Database from 'better-sqlite3';
 import type { Dialect, SqlDatabase, SqlExecutor, SqlValue } from '../sql/driver.js';
 import { sqliteFullText } from './full-text.js';
+import { raw, sql } from '../../search/sql/fragment.js';
 
 export const sqliteDialect: Dialect = {
   name: 'sqlite',
@@ -12,6 +13,8 @@ export const sqliteDialect: Dialect = {
   forUpdate: '',
   fullText: sqliteFullText,
   probeFence: '',
+  listsChainTargets: true,
+  listed: (column, list) => sql`${raw(column)} IN (${list})`,
   isUniqueViolation: (error) => (error as { code?: string }).code?.startsWith('SQLITE_CONSTRAINT') ?? false,
   isRetryable: (error) => (error as { code?: string }).code === 'SQLITE_BUSY',
 };
