@@ -16,6 +16,9 @@ function param(def: SearchParamDefinition) {
   return entry;
 }
 
+// The same order as String#localeCompare, without building a collator per comparison.
+const byCode = new Intl.Collator().compare;
+
 function build(registry: SearchParamRegistry): Map<string, SearchCapability> {
   const map = new Map<string, SearchCapability>();
   const revIncludes = new Map<string, string[]>();
@@ -23,12 +26,16 @@ function build(registry: SearchParamRegistry): Map<string, SearchCapability> {
     const params = [...registry.paramsFor(type).values()];
     const references = params.filter((p) => p.type === 'reference');
     for (const ref of references) {
-      for (const target of ref.targets) revIncludes.set(target, [...(revIncludes.get(target) ?? []), `${type}:${ref.code}`]);
+      for (const target of ref.targets) {
+        let list = revIncludes.get(target);
+        if (!list) revIncludes.set(target, (list = []));
+        list.push(`${type}:${ref.code}`);
+      }
     }
     map.set(type, {
       searchInclude: ['*', ...references.map((p) => `${type}:${p.code}`)],
       searchRevInclude: [],
-      searchParam: params.sort((a, b) => a.code.localeCompare(b.code)).map(param),
+      searchParam: params.sort((a, b) => byCode(a.code, b.code)).map(param),
     });
   }
   for (const [type, capability] of map) capability.searchRevInclude = (revIncludes.get(type) ?? []).sort();
