@@ -57,6 +57,12 @@ async function serve(dataDir: string, args: string[] = []) {
   };
 }
 
+/** The codes of Patient's search parameters in the server's CapabilityStatement. */
+async function patientParams(base: string): Promise<string[]> {
+  const statement = (await (await fetch(`${base}/metadata`)).json()) as { rest: { resource: { type: string; searchParam: { name: string }[] }[] }[] };
+  return statement.rest[0].resource.find((r) => r.type === 'Patient')!.searchParam.map((p) => p.name);
+}
+
 async function eyeSearch(base: string, colour: string): Promise<number> {
   const bundle = (await (await fetch(`${base}/Patient?eye-colour=${colour}&_total=accurate`)).json()) as { total: number };
   return bundle.total;
@@ -67,6 +73,8 @@ test('changed definitions rebuild the index at start-up (logged); kiln reindex r
   const definitions = write(dataDir, 'eye.json', eyeColour);
 
   const first = await serve(dataDir);
+  assert.ok((await patientParams(first.base)).includes('name'));
+  assert.ok(!(await patientParams(first.base)).includes('eye-colour'), 'the R4 set only');
   for (const colour of ['brown', 'Brown', 'grey']) {
     const res = await fetch(`${first.base}/Patient`, { method: 'POST', headers: { 'content-type': 'application/fhir+json' }, body: JSON.stringify({ resourceType: 'Patient', extension: [{ url: EYE, valueString: colour }] }) });
     assert.equal(res.status, 201);
@@ -74,6 +82,7 @@ test('changed definitions rebuild the index at start-up (logged); kiln reindex r
   await first.stop();
 
   const second = await serve(dataDir, ['--search-parameters', definitions]);
+  assert.ok((await patientParams(second.base)).includes('eye-colour'), 'the custom parameter is listed in the CapabilityStatement');
   assert.equal(await eyeSearch(second.base, 'brown'), 2);
   assert.match(second.output(), /The search parameters changed: rebuilding the search index of 3 resources before serving/);
   assert.match(second.output(), /Search index rebuilt for the current search parameters: 3 resources read, 3 re-indexed/);
