@@ -14,7 +14,9 @@ const outdir = resolve(dist, 'bundle');
 
 // Loaded from node_modules at run time: native code (better-sqlite3), packages that find files of
 // their own by path (pino's transport workers, PGlite's WebAssembly), optional and on-demand ones
-// (pg, the rate limiter), and Fastify's schema compilers, which Kiln never loads.
+// (pg, the rate limiter), and Fastify's schema compilers, which Kiln never loads. The bundle
+// resolves them from its own place, so each one it loads must be a dependency of Kiln's (pino is
+// one for that reason alone).
 const external = ['better-sqlite3', 'pino', 'pino-pretty', 'pg', '@electric-sql/pglite', '@fastify/rate-limit', '@fastify/ajv-compiler', '@fastify/fast-json-stringify-compiler'];
 
 /**
@@ -58,6 +60,7 @@ const result = await build({
   logLevel: 'warning',
   metafile: true,
 });
+// What the bundle holds, for https://esbuild.github.io/analyze/ or a script of your own.
 if (process.env.KILN_BUNDLE_META) (await import('node:fs')).writeFileSync(process.env.KILN_BUNDLE_META, JSON.stringify(result.metafile));
 const bytes = Object.values(result.metafile.outputs).reduce((sum, output) => sum + output.bytes, 0);
 const files = Object.keys(result.metafile.outputs).filter((file) => file.endsWith('.js')).length;
