@@ -4,8 +4,9 @@
 // (PostgreSQL at KILN_TEST_POSTGRES_URL, else PGlite).
 // Ends with node's summary lines, summed over both passes; exits non-zero if either pass fails.
 // Arguments narrow both passes to files whose path contains one of them: `npm test -- history`.
-import { spawn } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+// The CLI tests (test/cli) run bin/kiln.js on the build, so dist/ is rebuilt first when src/ is newer.
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 const filters = process.argv.slice(2);
@@ -55,6 +56,23 @@ function run(pass) {
       resolve();
     });
   });
+}
+
+/** Whether the last step of `npm run build` (the CLI bundle) is older than some source file. */
+function buildIsStale() {
+  const bundle = 'dist/bundle/main.js';
+  if (!existsSync(bundle)) return true;
+  const built = statSync(bundle).mtimeMs;
+  return readdirSync('src', { recursive: true }).some((file) => statSync(join('src', String(file))).mtimeMs > built);
+}
+
+if (passes.some((pass) => pass.files.some((file) => file.startsWith('test/cli/'))) && buildIsStale()) {
+  process.stdout.write('# dist/ is older than src/: npm run build\n');
+  const build = spawnSync('npm', ['run', 'build'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  if (build.status !== 0) {
+    process.stdout.write('# npm run build failed\n');
+    process.exit(1);
+  }
 }
 
 for (const pass of passes) if (pass.files.length > 0) await run(pass);

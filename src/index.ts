@@ -79,6 +79,7 @@ export async function createKiln(overrides: KilnOverrides = {}, components: Part
     get searchParameters() {
       return parameters.registry;
     },
+    searchParameterFingerprint: parameters.fingerprint,
     now: () => new Date(),
     authorizer: auth.authorizer,
     capabilitySecurity: () => auth.security.capabilitySecurity(),
@@ -105,10 +106,14 @@ export async function createKiln(overrides: KilnOverrides = {}, components: Part
         const host = unspecified ? 'localhost' : address.family === 'IPv6' ? `[${address.address}]` : address.address;
         baseUrl = `http://${host}:${address.port}`;
       }
-      // Load the compiled schemas soon rather than on the first write, but after start-up has
-      // answered its first requests (loading blocks the event loop for ~100-200 ms).
+      // Load the compiled schemas and the search parameters soon rather than on the first write,
+      // but after start-up has answered its first requests (loading blocks the event loop for
+      // ~100-200 ms; GET /metadata needs neither).
       const validator = context.validator as Partial<{ preload(): void }>;
-      if (typeof validator.preload === 'function') setTimeout(() => validator.preload!(), 1000).unref();
+      setTimeout(() => {
+        if (typeof validator.preload === 'function') validator.preload();
+        void context.searchParameters;
+      }, 1000).unref();
       return baseUrl;
     },
     close() {

@@ -69,10 +69,10 @@ export async function startKiln(build: KilnBuild, storage: KilnStorage, nodeArgs
   }
 }
 
-/** Builds dist/ when it is missing or older than any file in src/, so `--kiln dist` measures the current code. */
+/** Builds dist/ (and the CLI bundle that bin/kiln.js runs) when it is missing or older than any file in src/, so `--kiln dist` measures the current code. */
 export function ensureBuilt(log: (line: string) => void): void {
   const dist = join(ROOT, 'dist');
-  if (existsSync(join(dist, 'cli/main.js')) && newestMtime(dist) >= newestMtime(join(ROOT, 'src'))) return;
+  if (existsSync(join(dist, 'bundle/main.js')) && newestMtime(dist) >= newestMtime(join(ROOT, 'src'))) return;
   log('dist/ is missing or older than src/: running npm run build');
   const result = spawnSync('npm', ['run', 'build'], { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'] });
   if (result.status !== 0) throw new Error('npm run build failed; fix the build or run the bench with --kiln source');

@@ -1,7 +1,8 @@
 // capabilities: https://hl7.org/fhir/R4/http.html#capabilities
 import { readFileSync } from 'node:fs';
 import type { Resource } from '../fhir/types.js';
-import { searchCapability, systemSearchParams } from './capability-search.js';
+import { prebuiltSearchSection } from './capability-prebuilt.js';
+import { searchSection, type SearchSection } from './capability-search.js';
 import type { InteractionContext } from './types.js';
 
 const packageJson = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -41,7 +42,14 @@ export function capabilityStatement(ctx: InteractionContext, baseUrl: string): R
   return statementFor(ctx, baseUrl, resources);
 }
 
+/** Prebuilt for HL7's R4 parameters, else computed from the registry in use. */
+function searchPart(ctx: InteractionContext): SearchSection {
+  const fingerprint = ctx.searchParameterFingerprint;
+  return (fingerprint !== undefined ? prebuiltSearchSection(fingerprint) : undefined) ?? searchSection(ctx.searchParameters);
+}
+
 function buildResourceSections(ctx: InteractionContext): object[] {
+  const search = searchPart(ctx);
   return [...ctx.resourceTypes].sort().map((type) => ({
     type,
     profile: `http://hl7.org/fhir/StructureDefinition/${type}`,
@@ -53,7 +61,7 @@ function buildResourceSections(ctx: InteractionContext): object[] {
     conditionalRead: 'full-support',
     conditionalUpdate: true,
     conditionalDelete: ctx.config.limits.maxConditionalDeletes > 1 ? 'multiple' : 'single',
-    ...searchCapability(ctx.searchParameters, type),
+    ...search.types[type],
     ...(type === 'Patient' ? { operation: [{ name: 'everything', definition: 'http://hl7.org/fhir/OperationDefinition/Patient-everything' }] } : {}),
   }));
 }
@@ -76,7 +84,7 @@ function statementFor(ctx: InteractionContext, baseUrl: string, resources: objec
         ...securitySection(ctx),
         resource: resources,
         interaction: [{ code: 'transaction' }, { code: 'batch' }, { code: 'search-system' }, { code: 'history-system' }],
-        searchParam: systemSearchParams(ctx.searchParameters),
+        searchParam: searchPart(ctx).system,
       },
     ],
   };

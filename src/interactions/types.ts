@@ -54,6 +54,12 @@ export interface InteractionContext {
   resourceTypes: ReadonlySet<string>;
   /** The search parameters in use: HL7's R4 set and any custom ones (config `search.parameters`). */
   searchParameters: SearchParamRegistry;
+  /**
+   * The fingerprint of the set behind `searchParameters` (search/parameter-set.ts), when known:
+   * for HL7's R4 set it lets GET /metadata answer from a section prebuilt by `npm run build`
+   * without building the registry (interactions/capability-prebuilt.ts).
+   */
+  searchParameterFingerprint?: string;
   now: () => Date;
   /** Set while processing a transaction Bundle: every read and write goes through it. */
   tx?: StoreTransaction;

@@ -6,6 +6,7 @@ import { route } from '../interactions/router.js';
 import type { FhirRequest, FhirResponse, InteractionContext } from '../interactions/types.js';
 import { installAuth, scopedRequest } from './auth-plugin.js';
 import { JSON_TYPES, responseType, unsupportedMediaType } from './negotiation.js';
+import { noSchemaCompilers } from './no-schemas.js';
 import { OneLinePerRequest } from './request-log.js';
 
 export interface AppOptions {
@@ -27,6 +28,7 @@ export function buildApp({ context, baseUrl, logger, auth }: AppOptions): Fastif
     logController: new OneLinePerRequest(),
     routerOptions: { maxParamLength: 1000 },
     return503OnClosing: true,
+    schemaController: noSchemaCompilers,
   });
 
   app.removeAllContentTypeParsers();

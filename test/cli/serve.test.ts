@@ -1,11 +1,12 @@
-// `kiln serve` as a real process: flags, environment, help, start-up errors and clean shutdown.
+// `kiln serve` as users run it (bin/kiln.js and the bundle of `npm run build`): flags, environment,
+// help, start-up errors and clean shutdown.
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { freePort, spawnKiln, waitForHttp } from '../support/process.js';
+import { freePort, spawnBuiltKiln, waitForHttp } from '../support/process.js';
 
 const dirs: string[] = [];
 function tempDir(): string {
@@ -16,7 +17,7 @@ function tempDir(): string {
 after(() => dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
 
 test('--help documents every option with its environment variable', async () => {
-  const kiln = spawnKiln(['--help']);
+  const kiln = spawnBuiltKiln(['--help']);
   assert.equal(await kiln.exited, 0);
   for (const text of ['--port', 'PORT', '--host', 'KILN_HOST', '--data-dir', 'KILN_DATA_DIR', '--base-url', 'KILN_BASE_URL', '--fhir-version', '--config', '--database', 'KILN_DATABASE_URL']) {
     assert.ok(kiln.output().includes(text), `help mentions ${text}`);
@@ -26,7 +27,7 @@ test('--help documents every option with its environment variable', async () => 
 test('--port and --data-dir are honoured, and SIGTERM finishes in-flight work and exits 0', async () => {
   const port = await freePort();
   const dataDir = tempDir();
-  const kiln = spawnKiln(['serve', '--port', String(port), '--data-dir', dataDir]);
+  const kiln = spawnBuiltKiln(['serve', '--port', String(port), '--data-dir', dataDir]);
   const base = `http://127.0.0.1:${port}`;
   await waitForHttp(`${base}/metadata`);
   assert.ok(existsSync(join(dataDir, 'kiln.sqlite')), 'database file created in the data dir');
@@ -56,7 +57,7 @@ test('--port and --data-dir are honoured, and SIGTERM finishes in-flight work an
 test('PORT and KILN_DATA_DIR environment variables are honoured; data survives a restart', async () => {
   const port = await freePort();
   const dataDir = tempDir();
-  const first = spawnKiln(['serve'], { PORT: String(port), KILN_DATA_DIR: dataDir });
+  const first = spawnBuiltKiln(['serve'], { PORT: String(port), KILN_DATA_DIR: dataDir });
   const base = `http://127.0.0.1:${port}`;
   await waitForHttp(`${base}/metadata`);
   const put = await fetch(`${base}/Patient/kept`, { method: 'PUT', headers: { 'content-type': 'application/fhir+json' }, body: JSON.stringify({ resourceType: 'Patient', id: 'kept' }) });
@@ -64,7 +65,7 @@ test('PORT and KILN_DATA_DIR environment variables are honoured; data survives a
   first.child.kill('SIGINT');
   assert.equal(await first.exited, 0);
 
-  const second = spawnKiln(['serve', '--port', String(port), '--data-dir', dataDir]);
+  const second = spawnBuiltKiln(['serve', '--port', String(port), '--data-dir', dataDir]);
   await waitForHttp(`${base}/metadata`);
   const read = await fetch(`${base}/Patient/kept`);
   assert.equal(read.status, 200);
@@ -73,7 +74,7 @@ test('PORT and KILN_DATA_DIR environment variables are honoured; data survives a
 });
 
 test('a bad flag value stops start-up with a one-line message and a non-zero exit', async () => {
-  const kiln = spawnKiln(['serve', '--port', 'eighty']);
+  const kiln = spawnBuiltKiln(['serve', '--port', 'eighty']);
   assert.equal(await kiln.exited, 2);
   assert.match(kiln.output(), /kiln: port must be a whole number/);
   assert.doesNotMatch(kiln.output(), /\n\s+at /, 'no stack trace');
@@ -82,9 +83,9 @@ test('a bad flag value stops start-up with a one-line message and a non-zero exi
 test('a port already in use is a clear start-up error', async () => {
   const port = await freePort();
   const dataDir = tempDir();
-  const first = spawnKiln(['serve', '--port', String(port), '--data-dir', dataDir]);
+  const first = spawnBuiltKiln(['serve', '--port', String(port), '--data-dir', dataDir]);
   await waitForHttp(`http://127.0.0.1:${port}/metadata`);
-  const second = spawnKiln(['serve', '--port', String(port), '--data-dir', tempDir()]);
+  const second = spawnBuiltKiln(['serve', '--port', String(port), '--data-dir', tempDir()]);
   assert.equal(await second.exited, 1);
   assert.match(second.output(), /cannot listen/);
   first.child.kill('SIGTERM');
