@@ -1,6 +1,7 @@
 /**
- * `_total=estimate` past the candidates the store counts one by one (10,000): the population of
- * an rkey-ordered driving clause is extrapolated from where its 10,000th candidate lies, the share
+ * `_total=estimate` past the candidates the store counts one by one (2,000 when they come in rkey
+ * order): the population of an rkey-ordered driving clause is extrapolated from how far into the
+ * type's rkeys the counted ones reach, the share
  * that passes the other clauses is sampled, and the first page's plan and estimate ride along in
  * the cursor. SQLite file store, written at the store level (fast enough for 12,000 resources).
  */
@@ -17,7 +18,7 @@ async function search(store: Store, query: string, total: 'estimate' | 'accurate
   return store.search('', { search: parseSearch([...new URLSearchParams(query)], 'Observation'), count: 20, total, ...(cursor ? { cursor } : {}) });
 }
 
-test('estimates beyond 10,000 candidates are close to the accurate totals, and later pages keep them', async () => {
+test('estimates beyond the counted candidates are close to the accurate totals, and later pages keep them', async () => {
   const { store, cleanup } = await openTestSqlite('kiln-estimate-');
   try {
     // 12,000 heart rates (a quarter 'final') spread among 3,000 other observations.
