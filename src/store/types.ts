@@ -158,9 +158,18 @@ export interface IndexUpkeep {
   onProgress?: (progress: { resources: number; total: number; changed: number; elapsedMs: number; finished: boolean }) => void;
 }
 
+/** What a unit of work tells the store about itself. */
+export interface TransactionOptions {
+  /**
+   * One interaction on one resource (create, update, patch, delete), not a Bundle: SQLite keeps
+   * its journals in memory, which is faster for small transactions and slow for large ones.
+   */
+  small?: boolean;
+}
+
 export interface Store extends StoreReader {
   /** Runs `work` as one atomic, isolated unit: all its writes commit together or not at all. */
-  transaction<T>(work: (tx: StoreTransaction) => Promise<T>): Promise<T>;
+  transaction<T>(work: (tx: StoreTransaction) => Promise<T>, options?: TransactionOptions): Promise<T>;
   /**
    * Indexes writes with these search parameters from now on; when the stored index was built
    * with other ones, rebuilds it first and resolves when it is done. Stores without a search

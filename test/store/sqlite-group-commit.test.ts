@@ -48,3 +48,17 @@ test('a unit answered as committed survives a reopen of the database', async () 
   for (let i = 0; i < 10; i++) assert.ok(await reopened.readCurrent('', 'Basic', `durable-${i}`));
   await reopened.close();
 });
+
+test('groups of single interactions keep their journals in memory; bundles and mixed groups do not', async () => {
+  const { SqliteDatabase } = await import('../../src/store/sqlite/sqlite-database.js');
+  const db = new SqliteDatabase(join(dir, 'journals.sqlite'));
+  db.startServing();
+  const tempStore = (options?: { small?: boolean }) =>
+    db.transaction(async (tx) => Number((await tx.query<{ temp_store: number }>('PRAGMA temp_store'))[0].temp_store), options);
+  // temp_store: 2 = MEMORY, 0 = DEFAULT (a file past 64 KiB).
+  assert.deepEqual(await Promise.all([tempStore({ small: true }), tempStore({ small: true })]), [2, 2]);
+  assert.equal(await tempStore(), 0, 'a unit that may be large');
+  assert.equal(await tempStore({ small: true }), 2);
+  assert.deepEqual(await Promise.all([tempStore({ small: true }), tempStore()]), [0, 0], 'a group with a large unit');
+  await db.close();
+});

@@ -55,7 +55,7 @@ export async function migratePostgres(db: PostgresDatabase, schema?: string): Pr
       await tx.execute(`CREATE SCHEMA "${schema}"`);
     }
   };
-  return migrate({ dialect: db.dialect, transaction: (work) => db.transaction(work, 'READ COMMITTED') }, lockAndCreateSchema);
+  return migrate({ dialect: db.dialect, transaction: (work) => db.transactionAt(work, 'READ COMMITTED') }, lockAndCreateSchema);
 }
 
 /** The PostgreSQL store: connects, migrates (creating the schema when asked) and returns the store. */

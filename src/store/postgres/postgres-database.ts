@@ -79,7 +79,12 @@ export class PostgresDatabase implements SqlDatabase {
     return this.direct.execute(sql, params);
   }
 
-  async transaction<T>(work: (tx: SqlExecutor) => Promise<T>, isolation: IsolationLevel = this.isolation): Promise<T> {
+  transaction<T>(work: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+    return this.transactionAt(work, this.isolation);
+  }
+
+  /** A transaction at another isolation level than the database's own. */
+  async transactionAt<T>(work: (tx: SqlExecutor) => Promise<T>, isolation: IsolationLevel): Promise<T> {
     const client = await this.pool.connect();
     const outcome = await runTransaction(client, isolation, work);
     // A connection whose ROLLBACK failed is in an unknown state: destroy it, don't reuse it.

@@ -1,5 +1,6 @@
 import type { Sql } from '../../search/sql/fragment.js';
 import type { FullTextIndex } from './full-text.js';
+import type { TransactionOptions } from '../types.js';
 
 /**
  * The seam between the shared SQL store and a database engine. A backend folder (store/sqlite,
@@ -18,7 +19,7 @@ export interface SqlExecutor {
 export interface SqlDatabase extends SqlExecutor {
   readonly dialect: Dialect;
   /** Runs `work` in one database transaction on one connection, committing on success. */
-  transaction<T>(work: (tx: SqlExecutor) => Promise<T>): Promise<T>;
+  transaction<T>(work: (tx: SqlExecutor) => Promise<T>, options?: TransactionOptions): Promise<T>;
   /**
    * Runs `work` (which may run several transactions) holding a lock on `key` that other processes
    * sharing the database wait for: a session advisory lock on PostgreSQL, where `work` is given

@@ -1,5 +1,5 @@
 import { FhirError } from '../../fhir/errors.js';
-import type { HistoryPage, HistoryQuery, NewVersion, SearchPage, SearchQuery, Store, StoredVersion, StoreReader, StoreTransaction, WriteMethod } from '../types.js';
+import type { HistoryPage, HistoryQuery, NewVersion, SearchPage, SearchQuery, Store, StoredVersion, StoreReader, StoreTransaction, TransactionOptions, WriteMethod } from '../types.js';
 import type { Dialect, SqlDatabase, SqlExecutor, SqlValue } from './driver.js';
 import { clearIndex, writeIndex } from './search-index.js';
 import { runSearch } from './search-store.js';
@@ -229,12 +229,12 @@ export class SqlStore extends SqlReader implements Store {
    * it meant to write, or the database aborted it: serialization failure, deadlock), nothing of
    * it was committed, so it is safe to run `work` again from the start on fresh reads.
    */
-  async transaction<T>(work: (tx: StoreTransaction) => Promise<T>): Promise<T> {
+  async transaction<T>(work: (tx: StoreTransaction) => Promise<T>, options?: TransactionOptions): Promise<T> {
     for (let attempt = 0; ; attempt++) {
       let tx: SqlTransaction | undefined;
       try {
         const registry = this.parameters.registry;
-        const result = await this.db.transaction((sql) => work((tx = new SqlTransaction(sql, this.db, registry))));
+        const result = await this.db.transaction((sql) => work((tx = new SqlTransaction(sql, this.db, registry))), options);
         afterCommit(this.db);
         return result;
       } catch (error) {

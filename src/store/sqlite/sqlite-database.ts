@@ -1,5 +1,6 @@
 import Database from 'better-sqlite3';
 import type { Dialect, SqlDatabase, SqlExecutor, SqlValue } from '../sql/driver.js';
+import type { TransactionOptions } from '../types.js';
 import { sqliteFullText } from './full-text.js';
 import { raw, sql } from '../../search/sql/fragment.js';
 
@@ -72,6 +73,7 @@ function openConnection(file: string, readonly: boolean): Database.Database {
 
 interface Unit {
   work: (tx: SqlExecutor) => Promise<unknown>;
+  small: boolean;
   resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
 }
@@ -93,6 +95,8 @@ export class SqliteDatabase implements SqlDatabase {
   private readonly writer: SqliteExecutor;
   private reader: SqliteExecutor;
   private pending: Unit[] = [];
+  private serving = false;
+  private journalsInMemory = false;
   private draining: Promise<void> | undefined;
 
   constructor(private readonly file: string) {
@@ -104,10 +108,7 @@ export class SqliteDatabase implements SqlDatabase {
   startServing(): void {
     // Moves reads to their own connection, so they never see uncommitted writes.
     if (this.file !== ':memory:' && this.reader === this.writer) this.reader = new SqliteExecutor(openConnection(this.file, true));
-    // Statement and savepoint journals stay in SQLite's default place (memory up to 64 KiB, then a
-    // temporary file). `temp_store = MEMORY` made single creates ~30% faster (no temporary file
-    // per group commit) but the Synthea load 4× slower (its transactions of thousands of entries
-    // keep large journals), so it is not set.
+    this.serving = true;
   }
 
   query<Row>(sql: string, params?: SqlValue[]): Promise<Row[]> {
@@ -118,9 +119,9 @@ export class SqliteDatabase implements SqlDatabase {
     return this.transaction((tx) => tx.execute(sql, params));
   }
 
-  transaction<T>(work: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+  transaction<T>(work: (tx: SqlExecutor) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.pending.push({ work, resolve: resolve as (value: unknown) => void, reject });
+      this.pending.push({ work, small: options.small === true, resolve: resolve as (value: unknown) => void, reject });
       // Wait one turn of the event loop so that requests already received can join the group.
       this.draining ??= new Promise<void>((done) => setImmediate(done)).then(() => this.drain());
     });
@@ -137,9 +138,24 @@ export class SqliteDatabase implements SqlDatabase {
     this.draining = undefined;
   }
 
+  /**
+   * Savepoints and multi-row statements keep a journal of the pages they change; by default it
+   * spills past 64 KiB to a temporary file, created, written and deleted for every group: ~40% of
+   * a single create's time. In memory (`temp_store`) single interactions write ~30% faster, but
+   * transactions of thousands of entries (the Synthea load) ran 4× slower, so only groups of
+   * small units keep their journals in memory; migrations (large index builds) never do.
+   */
+  private placeJournals(group: readonly Unit[]): void {
+    const inMemory = this.serving && group.every((unit) => unit.small);
+    if (inMemory === this.journalsInMemory) return;
+    this.writer.connection.pragma(`temp_store = ${inMemory ? 'MEMORY' : 'DEFAULT'}`);
+    this.journalsInMemory = inMemory;
+  }
+
   private async runGroup(group: Unit[]): Promise<void> {
     const outcomes: { ok: boolean; value: unknown }[] = [];
     try {
+      this.placeJournals(group);
       this.writer.exec('BEGIN IMMEDIATE');
     } catch (error) {
       for (const unit of group) unit.reject(error);
