@@ -14,6 +14,10 @@ export const postgresDialect: Dialect = {
   double: 'DOUBLE PRECISION',
   binaryText: 'TEXT COLLATE "C"',
   analyze: (tables) => `ANALYZE ${tables.join(', ')}`,
+  // Rows a bulk load just inserted are not yet marked all-visible, so an index-only scan (a count
+  // over 90,000 index rows, say) visits the table for each: 250 ms instead of 33 ms at 1M
+  // resources, until autovacuum gets to the table.
+  vacuum: (tables) => `VACUUM ${tables.join(', ')}`,
   advisoryLock: 'SELECT pg_advisory_xact_lock(hashtextextended(?, 0))',
   forUpdate: ' FOR UPDATE',
   fullText: postgresFullText,

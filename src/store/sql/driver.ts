@@ -51,6 +51,11 @@ export interface Dialect {
    */
   readonly analyze?: (tables: readonly string[]) => string;
   /**
+   * SQL run after `analyze`, outside any transaction, that lets index-only scans skip the table
+   * for rows just written (PostgreSQL's VACUUM sets the visibility map).
+   */
+  readonly vacuum?: (tables: readonly string[]) => string;
+  /**
    * A statement taking one text parameter that holds a lock on that key until the transaction
    * ends; absent where write transactions are serialised anyway (SQLite).
    */

@@ -34,8 +34,13 @@ export function afterCommit(db: SqlDatabase): void {
   if (!state || !statement || state.running || state.writes < Math.max(200, state.total / 4)) return;
   state.running = true;
   state.writes = 0;
+  const vacuum = db.dialect.vacuum?.(TABLES);
   setImmediate(() => {
+    // The vacuum apart: past the statement timeout on a large database it is cancelled, the
+    // statistics are not.
     db.execute(statement)
+      .catch(() => undefined)
+      .then(() => (vacuum ? db.execute(vacuum) : 0))
       .catch(() => undefined)
       .finally(() => {
         state.running = false;
