@@ -32,7 +32,7 @@ export interface PlanInput {
   driver?: number;
   /**
    * Sort the driving clause's candidates by rkey first, then test them in that order until the
-   * page is full, rather than testing every candidate (see `streams`).
+   * page is full, rather than testing every candidate (chosen by the store when testing is costly).
    */
   stream?: boolean;
   /** Chains with few targets (see `chainTargetQueries`). */
@@ -240,9 +240,10 @@ export function countQuery(input: PlanInput): Sql {
  * An estimate of the number of matches that costs a bounded amount of work however many there
  * are. `population` counts the candidates the driving clause lists (every live resource of the
  * types without one), up to `bound` + 1, with the lowest and highest rkey among them (columns
- * `n`, `first`, `kth`; `bound` is smaller when they come in rkey order); `allCandidates` counts all of them (from the index alone). When the
- * candidates come in rkey order, `last` (the type's highest rkey) extrapolates a larger population
- * from how far into the type's rkeys the counted ones reach. `sample` tests the first `size`
+ * `n`, `first`, `kth`; `bound` is smaller when they come in rkey order); `allCandidates` counts
+ * all of them (from the index alone). When the candidates come in rkey order, `last` (the type's
+ * highest rkey) extrapolates a larger population from how far into the type's rkeys the counted
+ * ones reach. `sample` tests the first `size`
  * candidates against the other clauses (columns `sampled`, `hits`). The estimate is
  * population × hits / sampled.
  */

@@ -79,11 +79,11 @@ export async function runSearch(sql: SqlExecutor, dialect: Dialect, tenant: stri
   const choice: { clause?: number; n?: number } | undefined = position ? { clause: position.driver } : await chooseDriverByCounts(sql, input);
   const driver = choice?.clause;
   if (driver !== undefined) input.driver = driver;
-  if (dialect.listsChainTargets) input.fewTargets = await chainsWithFewTargets(sql, input);
   // Candidates are tested in rkey order until the page is full, unless testing all of them is
   // cheap: then the page counts them too (an exact total for free).
   const cost = Math.max(1, candidateCost(input));
   input.stream = cost >= COSTLY && !(choice?.n !== undefined && choice.n * cost <= EXACT_WORK);
+  if (cost >= COSTLY && dialect.listsChainTargets) input.fewTargets = await chainsWithFewTargets(sql, input);
   const page: SearchPage = { matches: [], included: [] };
   let exactTotal: number | undefined;
   let pageScan: PageScan | undefined;
@@ -129,11 +129,16 @@ const DRIVER_PROBE_CAP = 2000;
 async function chooseDriverByCounts(sql: SqlExecutor, input: PlanInput): Promise<{ clause: number; n: number } | undefined> {
   let best: { clause: number; n: number } | undefined;
   for (const probe of driverProbes(input, DRIVER_PROBE_CAP)) {
-    const [row] = await sql.query<{ n: number | string }>(probe.sql.text, bound(probe.sql.params));
-    const n = num(row.n);
+    const n = await countOf(sql, probe.sql);
     if (n < DRIVER_PROBE_CAP && (!best || n < best.n)) best = { clause: probe.clause, n };
   }
   return best;
+}
+
+/** Column `n` of a one-row statement. */
+async function countOf(sql: SqlExecutor, statement: { text: string; params: SqlParam[] }): Promise<number> {
+  const [row] = await sql.query<{ n: number | string }>(statement.text, bound(statement.params));
+  return num(row.n);
 }
 
 /** Chains with fewer targets than this test candidates against the list of their targets. */
@@ -141,10 +146,7 @@ const FEW_TARGETS = 2000;
 
 async function chainsWithFewTargets(sql: SqlExecutor, input: PlanInput): Promise<Set<SearchFilter>> {
   const few = new Set<SearchFilter>();
-  for (const { filter, sql: statement } of chainTargetQueries(input, FEW_TARGETS)) {
-    const [row] = await sql.query<{ n: number | string }>(statement.text, bound(statement.params));
-    if (num(row.n) < FEW_TARGETS) few.add(filter);
-  }
+  for (const { filter, sql: statement } of chainTargetQueries(input, FEW_TARGETS)) if ((await countOf(sql, statement)) < FEW_TARGETS) few.add(filter);
   return few;
 }
 
@@ -162,10 +164,8 @@ interface PageScan {
   matches: number;
 }
 
-async function count(sql: SqlExecutor, input: PlanInput): Promise<number> {
-  const statement = countQuery(input);
-  const [row] = await sql.query<{ n: number | string }>(statement.text, bound(statement.params));
-  return num(row.n);
+function count(sql: SqlExecutor, input: PlanInput): Promise<number> {
+  return countOf(sql, countQuery(input));
 }
 
 /** Candidates tested to estimate a total: exact below this many. */
@@ -191,10 +191,10 @@ async function estimate(sql: SqlExecutor, input: PlanInput, cost: number, scan?:
     const top = last ? (await one<{ last: number | string | null }>(last)).last : null;
     const [first, kth, end] = [counted.first, counted.kth, top].map((v) => (v === null || v === undefined ? NaN : num(v)));
     // A concurrent delete can leave the type's last rkey below the counted ones: count them all then.
-    candidates = kth > first && end >= kth ? Math.round((candidates * (end - first + 1)) / (kth - first + 1)) : num((await one<{ n: number | string }>(allCandidates)).n);
+    candidates = kth > first && end >= kth ? Math.round((candidates * (end - first + 1)) / (kth - first + 1)) : await countOf(sql, allCandidates);
   }
   if (scan && cost >= COSTLY) {
-    const scanned = num((await one<{ n: number | string }>(scanQuery(input, scan.rkey))).n);
+    const scanned = await countOf(sql, scanQuery(input, scan.rkey));
     // (k − 1) / (n − 1): unbiased when testing stops at the k-th match.
     if (scanned > 1) return Math.min(candidates, Math.round((candidates * (scan.matches - 1)) / (scanned - 1)));
   }
