@@ -36,7 +36,32 @@ export async function route(ctx: InteractionContext, request: FhirRequest): Prom
   const method = request.method === 'HEAD' ? 'GET' : request.method;
   const handler = handlers[target.kind][method];
   if (!handler) throw methodNotAllowed(request.method, target);
-  return authorized(ctx, request, target, (checked) => handler(checked, request, target as never));
+  const run = (context: InteractionContext) => authorized(context, request, target, (checked) => handler(checked, request, target as never));
+  if (ctx.tx || ctx.snapshot || !ctx.store.snapshot || !readsSeveralTimes(target, method)) return run(ctx);
+  return ctx.store.snapshot((snapshot) => run({ ...ctx, snapshot }));
+}
+
+/**
+ * Read-only interactions that read more than once (a search's page, total and includes; history's
+ * count and page; $everything): they run on one snapshot, so their parts agree with each other.
+ * A plain read or vread is one lookup and needs none.
+ */
+function readsSeveralTimes(target: Route, method: FhirRequest['method']): boolean {
+  switch (target.kind) {
+    case 'system':
+    case 'type':
+    case 'compartment':
+    case 'system-history':
+    case 'type-history':
+    case 'instance-history':
+    case 'operation':
+      return method === 'GET';
+    case 'system-search':
+    case 'type-search':
+      return method === 'POST';
+    default:
+      return false;
+  }
 }
 
 type Handler<R extends Route> = (ctx: InteractionContext, request: FhirRequest, route: R) => Promise<FhirResponse>;

@@ -6,7 +6,7 @@ export function inTransaction<T>(ctx: InteractionContext, work: (tx: StoreTransa
   return ctx.tx ? work(ctx.tx) : ctx.store.transaction(work, { small: true });
 }
 
-/** Where reads go: the enclosing transaction, so it sees its own writes, or the store. */
+/** Where reads go: the enclosing transaction, so it sees its own writes, the request's snapshot, or the store. */
 export function reader(ctx: InteractionContext): StoreReader {
-  return ctx.tx ?? ctx.store;
+  return ctx.tx ?? ctx.snapshot ?? ctx.store;
 }

@@ -2,7 +2,7 @@ import type { Authorizer, Principal } from '../auth/types.js';
 import type { KilnConfig } from '../config/types.js';
 import type { Resource } from '../fhir/types.js';
 import type { SearchParamRegistry } from '../search/parameters.js';
-import type { AccessLimit, Store, StoredVersion, StoreTransaction } from '../store/types.js';
+import type { AccessLimit, Store, StoredVersion, StoreReader, StoreTransaction } from '../store/types.js';
 import type { Validator } from '../validation/types.js';
 
 /**
@@ -63,6 +63,8 @@ export interface InteractionContext {
   now: () => Date;
   /** Set while processing a transaction Bundle: every read and write goes through it. */
   tx?: StoreTransaction;
+  /** Set while a read-only request runs on one snapshot of the store (interactions/router.ts). */
+  snapshot?: StoreReader;
   /** Authorization strategy; when set, every routed request is checked (interactions/authorize.ts). */
   authorizer?: Authorizer;
   /** CapabilityStatement.rest.security, from the auth configuration. */

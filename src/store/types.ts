@@ -171,6 +171,12 @@ export interface Store extends StoreReader {
   /** Runs `work` as one atomic, isolated unit: all its writes commit together or not at all. */
   transaction<T>(work: (tx: StoreTransaction) => Promise<T>, options?: TransactionOptions): Promise<T>;
   /**
+   * Runs read-only `work` on one consistent snapshot: all its reads see the store as of one moment,
+   * whatever commits meanwhile. Interactions that read more than once (a search's page, total and
+   * includes) use it; stores without it answer each read on its own.
+   */
+  snapshot?<T>(work: (reader: StoreReader) => Promise<T>): Promise<T>;
+  /**
    * Indexes writes with these search parameters from now on; when the stored index was built
    * with other ones, rebuilds it first and resolves when it is done. Stores without a search
    * index of their own need not implement it.

@@ -86,5 +86,31 @@ for (const [name, open] of backends) {
         await cleanup();
       }
     });
+
+    test('a snapshot sees the store as of its first read, whatever commits meanwhile', async () => {
+      const { store, cleanup } = await open();
+      try {
+        const patient = (id: string) => ({ resourceType: 'Patient', id, name: [{ family: 'Snap' }] });
+        await store.transaction((tx) => write(tx, patient('s1')));
+        let writing: Promise<void> | undefined;
+        const seen = await store.snapshot!(async (snapshot) => {
+          const before = await find(snapshot, 'Patient', 'name=snap');
+          writing = store.transaction((tx) => write(tx, patient('s2')));
+          // PGlite queues the write behind the open snapshot; elsewhere it commits now.
+          const pgliteQueues = name === 'postgres' && !process.env.KILN_TEST_POSTGRES_URL;
+          if (!pgliteQueues) await writing;
+          const after = await find(snapshot, 'Patient', 'name=snap');
+          const read = await snapshot.readCurrent('', 'Patient', 's2');
+          return { before, after, read };
+        });
+        await writing;
+        assert.deepEqual(seen.before, ['s1']);
+        assert.deepEqual(seen.after, ['s1'], 'a write committed during the snapshot stays out of it');
+        assert.equal(seen.read, undefined);
+        assert.deepEqual(await find(store, 'Patient', 'name=snap'), ['s1', 's2'], 'reads after the snapshot see the write');
+      } finally {
+        await cleanup();
+      }
+    });
   });
 }

@@ -75,3 +75,26 @@ test('versions count up through update, patch and delete, and continue after a r
 test('If-Match on a resource that does not exist is a 412', async () => {
   await assert.rejects(route(ctx, request('PUT', 'Patient/nobody', { resourceType: 'Patient', id: 'nobody' }, { 'if-match': 'W/"1"' })), (error: unknown) => error instanceof FhirError && error.status === 412);
 });
+
+test('searches, history and $everything read one snapshot of the store; plain reads and transactions do not take one', async () => {
+  const snapshots: string[] = [];
+  // The real store, observed: every snapshot it opens is recorded with the request's path.
+  let current = '';
+  const observed: Store = Object.create(store, {
+    snapshot: { value: <T>(work: Parameters<NonNullable<Store['snapshot']>>[0]) => (snapshots.push(current), store.snapshot!(work as never) as Promise<T>) },
+  });
+  const observedCtx: InteractionContext = { ...ctx, store: observed };
+  const send = async (method: FhirRequest['method'], path: string, query: [string, string][] = [], body?: unknown) => {
+    current = `${method} ${path}`;
+    return route(observedCtx, { ...request(method, path, body), query });
+  };
+  const created = JSON.parse((await send('POST', 'Patient', [], { resourceType: 'Patient', name: [{ family: 'Snapshot' }] })).json!);
+  await send('GET', `Patient/${created.id}`);
+  await send('GET', `Patient/${created.id}/_history/1`);
+  await send('GET', 'Patient', [['name', 'snapshot'], ['_total', 'accurate']]);
+  await send('POST', 'Patient/_search', [], new URLSearchParams('name=snapshot'));
+  await send('GET', `Patient/${created.id}/_history`);
+  await send('GET', `Patient/${created.id}/$everything`);
+  await send('POST', '', [], { resourceType: 'Bundle', type: 'transaction', entry: [{ request: { method: 'GET', url: 'Patient?name=snapshot' } }] });
+  assert.deepEqual(snapshots, ['GET Patient', 'POST Patient/_search', `GET Patient/${created.id}/_history`, `GET Patient/${created.id}/$everything`]);
+});

@@ -42,6 +42,11 @@ export class PgliteDatabase implements SqlDatabase {
     return this.pglite.transaction((tx) => work(new PgliteExecutor(tx)));
   }
 
+  /** PGlite queues every other query behind an open transaction: nothing commits meanwhile. */
+  snapshot<T>(work: (reader: SqlExecutor) => Promise<T>): Promise<T> {
+    return this.transaction(work);
+  }
+
   /** PGlite belongs to this process alone: nothing else can be indexing it at the same time. */
   exclusive<T>(_key: string, work: (db: SqlDatabase) => Promise<T>): Promise<T> {
     return work(this);

@@ -83,10 +83,15 @@ export class PostgresDatabase implements SqlDatabase {
     return this.transactionAt(work, this.isolation);
   }
 
+  /** A read-only REPEATABLE READ transaction: one snapshot for all its statements. */
+  snapshot<T>(work: (reader: SqlExecutor) => Promise<T>): Promise<T> {
+    return this.transactionAt(work, 'REPEATABLE READ', 'READ ONLY');
+  }
+
   /** A transaction at another isolation level than the database's own. */
-  async transactionAt<T>(work: (tx: SqlExecutor) => Promise<T>, isolation: IsolationLevel): Promise<T> {
+  async transactionAt<T>(work: (tx: SqlExecutor) => Promise<T>, isolation: IsolationLevel, access: TransactionAccess = 'READ WRITE'): Promise<T> {
     const client = await this.pool.connect();
-    const outcome = await runTransaction(client, isolation, work);
+    const outcome = await runTransaction(client, isolation, work, access);
     // A connection whose ROLLBACK failed is in an unknown state: destroy it, don't reuse it.
     client.release(outcome.broken);
     if ('error' in outcome) throw outcome.error;
@@ -123,9 +128,11 @@ export class PostgresDatabase implements SqlDatabase {
 
 type Outcome<T> = ({ value: T } | { error: unknown }) & { broken?: Error };
 
-async function runTransaction<T>(client: pg.PoolClient, isolation: IsolationLevel, work: (tx: SqlExecutor) => Promise<T>): Promise<Outcome<T>> {
+type TransactionAccess = 'READ WRITE' | 'READ ONLY';
+
+async function runTransaction<T>(client: pg.PoolClient, isolation: IsolationLevel, work: (tx: SqlExecutor) => Promise<T>, access: TransactionAccess = 'READ WRITE'): Promise<Outcome<T>> {
   try {
-    await client.query(`BEGIN ISOLATION LEVEL ${isolation}`);
+    await client.query(`BEGIN ISOLATION LEVEL ${isolation} ${access}`);
     const value = await work(new PgExecutor(client));
     await client.query('COMMIT');
     return { value };
@@ -160,6 +167,12 @@ class PostgresSession implements SqlDatabase {
 
   async transaction<T>(work: (tx: SqlExecutor) => Promise<T>): Promise<T> {
     const outcome = await runTransaction(this.client, this.isolation, work);
+    if ('error' in outcome) throw outcome.error;
+    return outcome.value;
+  }
+
+  async snapshot<T>(work: (reader: SqlExecutor) => Promise<T>): Promise<T> {
+    const outcome = await runTransaction(this.client, 'REPEATABLE READ', work, 'READ ONLY');
     if ('error' in outcome) throw outcome.error;
     return outcome.value;
   }

@@ -21,6 +21,11 @@ export interface SqlDatabase extends SqlExecutor {
   /** Runs `work` in one database transaction on one connection, committing on success. */
   transaction<T>(work: (tx: SqlExecutor) => Promise<T>, options?: TransactionOptions): Promise<T>;
   /**
+   * Runs read-only `work` on one consistent snapshot: every statement sees the database as it was
+   * at the snapshot's first read, whatever commits meanwhile (a search's page, total and includes).
+   */
+  snapshot<T>(work: (reader: SqlExecutor) => Promise<T>): Promise<T>;
+  /**
    * Runs `work` (which may run several transactions) holding a lock on `key` that other processes
    * sharing the database wait for: a session advisory lock on PostgreSQL, where `work` is given
    * the locked connection to use. Where one process owns the database (PGlite) or writers are

@@ -248,6 +248,11 @@ export class SqlStore extends SqlReader implements Store {
     }
   }
 
+  /** Runs read-only `work` on one consistent snapshot of the store (SqlDatabase.snapshot). */
+  snapshot<T>(work: (reader: StoreReader) => Promise<T>): Promise<T> {
+    return this.db.snapshot((sql) => work(new SqlReader(sql, this.db.dialect)));
+  }
+
   /**
    * Indexes writes with `parameters` from now on. When the index was built with other parameters
    * (their fingerprint differs), rebuilds it first; resolves once the index matches them.

@@ -78,6 +78,9 @@ interface Unit {
   reject: (error: unknown) => void;
 }
 
+/** Snapshots rarely overlap (SQLite answers in this one thread): a few idle connections suffice. */
+const MAX_IDLE_SNAPSHOT_READERS = 2;
+
 /** Most units of work committed together (group commit). */
 const MAX_GROUP = 64;
 
@@ -98,6 +101,8 @@ export class SqliteDatabase implements SqlDatabase {
   private serving = false;
   private journalsInMemory = false;
   private draining: Promise<void> | undefined;
+  /** Read-only connections for snapshots, idle ones kept for the next (see snapshot). */
+  private readonly snapshotReaders: SqliteExecutor[] = [];
 
   constructor(private readonly file: string) {
     this.writer = new SqliteExecutor(openConnection(file, false));
@@ -125,6 +130,24 @@ export class SqliteDatabase implements SqlDatabase {
       // Wait one turn of the event loop so that requests already received can join the group.
       this.draining ??= new Promise<void>((done) => setImmediate(done)).then(() => this.drain());
     });
+  }
+
+  /**
+   * A read transaction on a read-only connection of its own (WAL readers keep the snapshot of
+   * their first read until they end). Not the shared reader: plain reads on it must see every
+   * commit at once. A database in memory has a single connection, which is its snapshot.
+   */
+  async snapshot<T>(work: (reader: SqlExecutor) => Promise<T>): Promise<T> {
+    if (this.reader === this.writer) return work(this.writer);
+    const reader = this.snapshotReaders.pop() ?? new SqliteExecutor(openConnection(this.file, true));
+    reader.exec('BEGIN');
+    try {
+      return await work(reader);
+    } finally {
+      reader.exec('COMMIT');
+      if (this.snapshotReaders.length < MAX_IDLE_SNAPSHOT_READERS) this.snapshotReaders.push(reader);
+      else reader.connection.close();
+    }
   }
 
   exclusive<T>(_key: string, work: (db: SqlDatabase) => Promise<T>): Promise<T> {
@@ -191,6 +214,7 @@ export class SqliteDatabase implements SqlDatabase {
   async close(): Promise<void> {
     while (this.draining) await this.draining;
     if (this.reader !== this.writer) this.reader.connection.close();
+    for (const reader of this.snapshotReaders.splice(0)) reader.connection.close();
     this.writer.connection.close();
   }
 }
