@@ -51,8 +51,11 @@ test('a streamed page sorts its candidates before it tests them, on both backend
       await migrate(db);
       const { sql } = pageQuery({ tenant: '', search: parseSearch(query, type), textSearch: db.dialect.fullText, probeFence: db.dialect.probeFence, driver: 0, stream: true }, 21);
       if (db.dialect.name === 'sqlite') {
-        const steps = await db.query<{ parent: number; detail: string }>(`EXPLAIN QUERY PLAN ${sql.text}`, sql.params);
-        const outer = steps.filter((step) => step.parent === 0).map((step) => step.detail);
+        const steps = await db.query<{ id: number; parent: number; detail: string }>(`EXPLAIN QUERY PLAN ${sql.text}`, sql.params);
+        // The page is a step of its own (`p`), joined to the resources it found afterwards.
+        const page = steps.find((step) => step.parent === 0 && /^(CO-ROUTINE|MATERIALIZE) p$/.test(step.detail));
+        assert.ok(page, `sqlite: the page runs before the resources are read\n${steps.map((step) => step.detail).join('\n')}`);
+        const outer = steps.filter((step) => step.parent === page.id).map((step) => step.detail);
         assert.ok(outer.some((detail) => detail.startsWith('SCAN d')), `sqlite: the sorted candidates are scanned\n${outer.join('\n')}`);
         assert.ok(!outer.some((detail) => /TEMP B-TREE FOR ORDER BY/.test(detail)), `sqlite: nothing is sorted after the tests\n${outer.join('\n')}`);
       } else {

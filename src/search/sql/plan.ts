@@ -190,16 +190,28 @@ export function pageQuery(input: PlanInput, limit: number, position?: Position, 
   const total = raw(counted && !position && (keys.length > 0 || !ordered) ? ', COUNT(*) OVER () AS total_count' : '');
   if (keys.length === 0) {
     const seek = position ? sql` AND ${raw(backwards ? 'd.rkey < ' : 'd.rkey > ')}${position.rkey}` : raw('');
-    return { keyCount: 0, sql: sql`SELECT d.rkey AS rkey${total} FROM ${from} WHERE ${where}${seek}${group} ORDER BY d.rkey ${raw(backwards ? 'DESC' : 'ASC')}${tail}` };
+    const page = sql`SELECT d.rkey AS rkey${total} FROM ${from} WHERE ${where}${seek}${group} ORDER BY d.rkey ${raw(backwards ? 'DESC' : 'ASC')}${tail}`;
+    return { keyCount: 0, sql: withCurrentVersions(page, raw(`p.rkey ${backwards ? 'DESC' : 'ASC'}`)) };
   }
   const columns = keys.map((_, i) => `q.k${i}`);
   const selected = join(keys.map((key, i) => sql`${key.expr('d')} AS ${raw(`k${i}`)}`), ', ');
   const inner = sql`SELECT d.rkey AS rkey, ${selected} FROM ${from} WHERE ${where}${group}`;
   const seek = position ? sql` WHERE ${keyset(columns, keys, position, 'q.rkey')}` : raw('');
+  const page = sql`SELECT q.*${total} FROM (${inner}) q${seek} ORDER BY ${orderBy(columns, keys, backwards, 'q.rkey')}${tail}`;
   return {
     keyCount: keys.length,
-    sql: sql`SELECT q.*${total} FROM (${inner}) q${seek} ORDER BY ${orderBy(columns, keys, backwards, 'q.rkey')}${tail}`,
+    sql: withCurrentVersions(page, orderBy(keys.map((_, i) => `p.k${i}`), keys, backwards, 'p.rkey')),
   };
+}
+
+/**
+ * The page's rows with the current version of each resource (columns type, id, version,
+ * last_updated, method, json), in the page's order: one statement, not a second one by rkey.
+ * The page's LIMIT keeps it a step of its own, joined to the resources it found only.
+ */
+function withCurrentVersions(page: Sql, order: Sql): Sql {
+  return sql`SELECT p.*, v.type, v.id, v.version, v.last_updated, v.method, v.json
+    FROM (${page}) p JOIN resource o ON o.rkey = p.rkey JOIN resource_version v ON v.seq = o.seq ORDER BY ${order}`;
 }
 
 /** A LIMIT no result reaches. */

@@ -83,9 +83,23 @@ export class PostgresDatabase implements SqlDatabase {
     return this.transactionAt(work, this.isolation);
   }
 
-  /** A read-only REPEATABLE READ transaction: one snapshot for all its statements. */
-  snapshot<T>(work: (reader: SqlExecutor) => Promise<T>): Promise<T> {
-    return this.transactionAt(work, 'REPEATABLE READ', 'READ ONLY');
+  /**
+   * A read-only REPEATABLE READ transaction: one snapshot for all its statements. Its end has
+   * nothing to make durable, so the answer does not wait for it: the connection goes back to the
+   * pool once COMMIT (or, after an error, ROLLBACK) is done.
+   */
+  async snapshot<T>(work: (reader: SqlExecutor) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    const finish = (statement: string) => void client.query(statement).then(() => client.release(), (error: Error) => client.release(error));
+    try {
+      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      const value = await work(new PgExecutor(client));
+      finish('COMMIT');
+      return value;
+    } catch (error) {
+      finish('ROLLBACK');
+      throw error;
+    }
   }
 
   /** A transaction at another isolation level than the database's own. */

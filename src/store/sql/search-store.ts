@@ -92,7 +92,7 @@ export async function runSearch(sql: SqlExecutor, dialect: Dialect, tenant: stri
 
   if (query.count > 0) {
     const { sql: statement, keyCount } = pageQuery(input, query.count + 1, position, offset, query.total !== 'none');
-    let rows = await sql.query<Record<string, unknown>>(statement.text, bound(statement.params));
+    let rows = await sql.query<FoundRow & Record<string, unknown>>(statement.text, bound(statement.params));
     const more = rows.length > query.count;
     if (rows.length > 0 && rows[0].total_count !== undefined && rows[0].total_count !== null) exactTotal = num(rows[0].total_count);
     // The candidates up to the row after the page held offset + count + 1 matches.
@@ -100,7 +100,7 @@ export async function runSearch(sql: SqlExecutor, dialect: Dialect, tenant: stri
     rows = rows.slice(0, query.count);
     if (position?.direction === 'before') rows.reverse();
     if (rows.length > 0) cursorRows = { first: rows[0], last: rows[rows.length - 1], more, keyCount };
-    const matches = await byKeys(sql, rows.map((r) => num(r.rkey)));
+    const matches = rows.map(toFound);
     page.matches = matches;
     if (!position && offset === 0 && !more) exactTotal = rows.length;
     if (query.includes !== false && (query.search.include.length > 0 || query.search.revinclude.length > 0)) {
