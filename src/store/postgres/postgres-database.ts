@@ -103,9 +103,9 @@ export class PostgresDatabase implements SqlDatabase {
   }
 
   /** A transaction at another isolation level than the database's own. */
-  async transactionAt<T>(work: (tx: SqlExecutor) => Promise<T>, isolation: IsolationLevel, access: TransactionAccess = 'READ WRITE'): Promise<T> {
+  async transactionAt<T>(work: (tx: SqlExecutor) => Promise<T>, isolation: IsolationLevel): Promise<T> {
     const client = await this.pool.connect();
-    const outcome = await runTransaction(client, isolation, work, access);
+    const outcome = await runTransaction(client, isolation, work);
     // A connection whose ROLLBACK failed is in an unknown state: destroy it, don't reuse it.
     client.release(outcome.broken);
     if ('error' in outcome) throw outcome.error;
