@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { QUIET_MS } from '../../src/store/sql/statistics.js';
 import { storeBackends } from '../support/stores.js';
 
 const openPostgres = storeBackends.find(([name]) => name === 'postgres')![1];
@@ -30,6 +31,37 @@ test('a burst of writes is followed by ANALYZE and VACUUM of the search tables',
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     assert.deepEqual(row, { analyzed: true, vacuumed: true });
+  } finally {
+    await cleanup();
+  }
+});
+
+test('writes that stop short of the next refresh get one once they have been quiet', async () => {
+  const { store, cleanup } = await openPostgres();
+  const db = (store as unknown as { db: { query<T>(sql: string): Promise<T[]> } }).db;
+  const vacuums = async () =>
+    Number((await db.query<{ n: number | string }>(`SELECT vacuum_count AS n FROM pg_stat_user_tables WHERE relname = 'search_token' AND schemaname = current_schema()`))[0]?.n ?? 0);
+  const until = async (done: () => Promise<boolean>, ms: number) => {
+    for (const start = Date.now(); Date.now() - start < ms; await new Promise((resolve) => setTimeout(resolve, 100))) if (await done()) return true;
+    return false;
+  };
+  const writeBurst = (from: number, n: number) =>
+    store.transaction(async (tx) => {
+      for (let i = from; i < from + n; i++) {
+        const lastUpdated = new Date(Date.UTC(2026, 0, 1) + i).toISOString();
+        const resource = { resourceType: 'Patient', id: `p${i}`, gender: 'female', meta: { versionId: '1', lastUpdated } };
+        await tx.writeVersion('', { resourceType: 'Patient', id: resource.id, versionId: '1', lastUpdated, deleted: false, method: 'POST', json: JSON.stringify(resource), resource });
+      }
+    });
+  try {
+    await writeBurst(0, 800);
+    assert.ok(await until(async () => (await vacuums()) >= 1, 10_000), 'the first burst is vacuumed at once');
+    const before = await vacuums();
+    // 201 writes since the last run, fewer than a quarter of the 1,001 seen: no run at commit time.
+    await writeBurst(800, 201);
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    assert.equal(await vacuums(), before, 'no refresh while the writes may go on');
+    assert.ok(await until(async () => (await vacuums()) > before, QUIET_MS + 10_000), 'a refresh once the writes have been quiet');
   } finally {
     await cleanup();
   }
