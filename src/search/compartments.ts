@@ -46,8 +46,17 @@ export function compartmentParams(type: string): ReadonlyMap<string, readonly st
     const map = new Map<string, readonly string[]>();
     for (const entry of definition().resource) {
       // `{def}` (the compartment's own type) and parameters that are not references are skipped.
-      const codes = (entry.param ?? []).filter((code) => registry.get(entry.code, code)?.type === 'reference');
-      if (codes.length > 0) map.set(entry.code, codes);
+      // A parameter whose rows another stores (Condition.patient: subject's rows that point at a
+      // Patient) is named by that one: membership already requires a target of the compartment's type.
+      const codes = new Set<string>();
+      for (const code of entry.param ?? []) {
+        const def = registry.get(entry.code, code);
+        if (def?.type !== 'reference') continue;
+        const shared = def.sharedRows;
+        if (!shared) codes.add(code);
+        else if (shared.targetType === undefined || shared.targetType === type) for (const stored of shared.params) codes.add(stored);
+      }
+      if (codes.size > 0) map.set(entry.code, [...codes]);
     }
     loaded.set(type, (params = map));
   }

@@ -32,6 +32,11 @@ export interface ExtractOptions {
   fullText?: boolean;
   /** Only the rows of these parameter codes (default all). */
   params?: ReadonlySet<string>;
+  /**
+   * Also the rows of parameters whose rows another one stores (default true; the store passes
+   * false and searches read the shared rows: search/shared-rows.ts).
+   */
+  sharedRows?: boolean;
 }
 
 export type Indexable = Exclude<SearchParamType, 'composite' | 'special'>;
@@ -40,6 +45,8 @@ export interface ParamPlan {
   code: string;
   type: Indexable;
   path: CompiledPath;
+  /** Another parameter stores these rows. */
+  shared: boolean;
 }
 
 export interface CompositePlan {
@@ -93,7 +100,7 @@ function compilePlan(resourceType: string, registry: SearchParamRegistry): TypeP
 export function compileDefinition(def: SearchParamDefinition, resourceType: string): ParamPlan | CompositePlan | undefined {
   if (def.special || !def.expression || def.type === 'special') return undefined;
   if (def.type === 'composite') return compileComposite(def, resourceType);
-  return { code: def.code, type: def.type, path: compilePath(def.expression, resourceType) };
+  return { code: def.code, type: def.type, path: compilePath(def.expression, resourceType), shared: def.sharedRows !== undefined };
 }
 
 function compileComposite(def: SearchParamDefinition, resourceType: string): CompositePlan {
@@ -144,8 +151,9 @@ export function extractIndex(resource: Resource, options: ExtractOptions = {}): 
   const ctx: RowContext = { resource, baseUrls: options.baseUrls ?? [] };
   const rows = emptyRows();
   const only = options.params;
+  const withShared = options.sharedRows !== false;
   for (const p of plan.params) {
-    if (only && !only.has(p.code)) continue;
+    if ((only && !only.has(p.code)) || (p.shared && !withShared)) continue;
     const nodes = p.path.evaluate(resource);
     if (nodes.length === 0) continue;
     const table = rows[p.type];

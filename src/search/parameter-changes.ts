@@ -1,4 +1,5 @@
 import type { IndexedDefinition, ParameterIdentity, SearchParameterSet } from './parameter-set.js';
+import { defaultRegistry, type SearchParameterResource, type SearchParamType } from './parameters.js';
 
 /**
  * Which index rows a change of search parameters touches: the codes of the definitions added,
@@ -39,6 +40,28 @@ export function parameterChanges(before: ParameterIdentity | undefined, after: S
         if (def.components?.some((c) => urls.has(c.url))) (codes.add(def.code), types.add(type));
       }
     }
+    // A parameter that starts or stops sharing another's rows (search/shared-rows.ts) gains or
+    // loses rows of its own, though its definition is unchanged.
+    const earlier = defaultRegistry().with(before.custom.map(definitionOf));
+    for (const type of everyType ? registry.resourceTypes : [...types]) {
+      const now = registry.paramsFor(type);
+      const then = earlier.paramsFor(type);
+      for (const code of new Set([...now.keys(), ...then.keys()])) {
+        if (JSON.stringify(now.get(code)?.sharedRows ?? null) !== JSON.stringify(then.get(code)?.sharedRows ?? null)) codes.add(code);
+      }
+    }
   }
   return everyType ? { codes } : { types: [...types], codes };
+}
+
+function definitionOf([url, code, base, type, expression, components]: IndexedDefinition): SearchParameterResource {
+  return {
+    resourceType: 'SearchParameter',
+    url,
+    code,
+    base,
+    type: type as SearchParamType,
+    ...(expression === null ? {} : { expression }),
+    ...(components.length > 0 ? { component: components.map(([definition, expr]) => ({ definition, expression: expr })) } : {}),
+  };
 }

@@ -20,7 +20,7 @@ export interface SearchParameterSet {
  * Bump when extraction (search/extract.ts, rows.ts, values.ts) changes the rows it produces for
  * the same definitions, so that existing databases are reindexed.
  */
-export const INDEX_FORMAT = 1;
+export const INDEX_FORMAT = 2;
 
 const packageRequire = createRequire(import.meta.url);
 

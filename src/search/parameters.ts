@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { allDomainResourceTypes, allResourceTypes } from './model.js';
 import { splitUnion } from './path.js';
+import { sharedRowsOf, type SharedRows } from './shared-rows.js';
 
 /**
  * The search-parameter registry: SearchParameter definitions (by default HL7's R4 base set from
@@ -45,6 +46,8 @@ export interface SearchParamDefinition {
   comparators: readonly string[];
   components?: readonly CompositeComponent[];
   special?: SpecialHandling;
+  /** Set when another parameter stores this one's index rows (search/shared-rows.ts). */
+  sharedRows?: SharedRows;
 }
 
 /** The fields of a FHIR SearchParameter resource the registry reads. */
@@ -136,6 +139,7 @@ export class SearchParamRegistry {
       for (const [code, def] of this.common) map.set(code, { ...def, base: resourceType, expression: rebase(def.expression, resourceType) });
       if (this.domainTypes.has(resourceType)) for (const [code, def] of this.domainCommon) map.set(code, { ...def, base: resourceType });
       for (const [code, def] of this.byType.get(resourceType) ?? []) map.set(code, def);
+      for (const [code, sharedRows] of sharedRowsOf(map, (type) => this.resourceTypes.has(type))) map.set(code, { ...map.get(code)!, sharedRows });
       this.merged.set(resourceType, (params = map));
     }
     return params;

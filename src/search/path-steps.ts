@@ -1,5 +1,6 @@
 import type { Resource } from '../fhir/types.js';
 import { fhirTypeName, isSubtype, r4Model } from './model.js';
+import { parseReference } from './values.js';
 
 /** Run-time pieces of compiled paths: typed nodes, model-driven child lookup, filters and operators. */
 
@@ -119,20 +120,18 @@ export function typeTestStep(inner: Step, typeName: string): Step {
   };
 }
 
-/** The resource type a Reference points to, from its `reference` (or `type`), without fetching it. */
+/**
+ * The resource type a Reference points to, without fetching it: from its `reference` (a contained
+ * resource's type for `#id`), else its `type`. Index rows record the same type (rows.ts), so
+ * `x.where(resolve() is T)` holds exactly for x's rows that target a T (search/shared-rows.ts).
+ */
 export function referencedType(reference: unknown, resource?: Resource): string | undefined {
   const ref = reference as { reference?: unknown; type?: unknown } | null;
   if (!ref || typeof ref !== 'object') return undefined;
   const text = ref.reference;
   if (typeof text === 'string') {
-    if (text.startsWith('#')) {
-      const contained = (resource?.contained as Resource[] | undefined)?.find((r) => r.id === text.slice(1));
-      return contained?.resourceType;
-    }
-    const parts = text.split('/');
-    const h = parts.lastIndexOf('_history');
-    const typeIndex = (h > 0 ? h : parts.length) - 2;
-    if (typeIndex >= 0 && /^[A-Z][A-Za-z]+$/.test(parts[typeIndex])) return parts[typeIndex];
+    const type = text.startsWith('#') ? (resource?.contained as Resource[] | undefined)?.find((r) => r.id === text.slice(1))?.resourceType : parseReference(text)?.type;
+    if (typeof type === 'string') return type;
   }
   return typeof ref.type === 'string' ? ref.type : undefined;
 }

@@ -235,7 +235,7 @@ export function referenceRows(param: string, node: PathNode, ctx: RowContext, ou
   if (!parsed && !identifierValue) return;
   out.push({
     param,
-    targetType: parsed?.type ?? str(o.type) ?? (text?.startsWith('#') ? (referencedType(o, ctx.resource) ?? null) : null),
+    targetType: referencedType(o, ctx.resource) ?? null,
     targetId: parsed?.id ?? null,
     targetVersion: parsed?.version ?? null,
     url: parsed?.url ?? null,

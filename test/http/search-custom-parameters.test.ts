@@ -169,4 +169,50 @@ describe('data written before a parameter existed', () => {
       await storage.cleanup();
     }
   });
+
+  test('a parameter that stops sharing another one\'s rows gets rows of its own, and gives them up again', async () => {
+    // Observation.patient reads subject's rows (search/shared-rows.ts) until subject is redefined.
+    const storage = await testStorage();
+    try {
+      const tag = unique('sharing');
+      const meta = { tag: [{ system: 'http://kiln.test/run', code: tag }] };
+      let server = await storage.start();
+      const patient = await create(server.baseUrl, { resourceType: 'Patient', meta });
+      const group = await create(server.baseUrl, { resourceType: 'Group', meta, type: 'person', actual: true });
+      const observation = await create(server.baseUrl, {
+        resourceType: 'Observation',
+        meta,
+        status: 'final',
+        code: { text: 'x' },
+        subject: { reference: `Patient/${patient.id}` },
+        focus: [{ reference: `Group/${group.id}` }],
+      });
+      assert.deepEqual(await ids(server.baseUrl, `Observation?_tag=${tag}&patient=${patient.id}`), [observation.id]);
+      await server.close();
+
+      const subject = {
+        resourceType: 'SearchParameter',
+        url: 'http://example.org/SearchParameter/observation-subject-or-focus',
+        name: 'subject',
+        status: 'active',
+        code: 'subject',
+        base: ['Observation'],
+        type: 'reference',
+        expression: 'Observation.subject | Observation.focus',
+        target: ['Patient', 'Group'],
+      };
+      server = await storage.start({ search: { parameters: [file('subject.json', subject)] } });
+      assert.deepEqual(await ids(server.baseUrl, `Observation?_tag=${tag}&subject=Group/${group.id}`), [observation.id], 'the new definition');
+      assert.deepEqual(await ids(server.baseUrl, `Observation?_tag=${tag}&patient=${patient.id}`), [observation.id], 'patient indexed on its own by the rebuild');
+      assert.deepEqual(await ids(server.baseUrl, `Observation?_tag=${tag}&patient=${group.id}`), []);
+      await server.close();
+
+      server = await storage.start();
+      assert.deepEqual(await ids(server.baseUrl, `Observation?_tag=${tag}&subject=Group/${group.id}`), []);
+      assert.deepEqual(await ids(server.baseUrl, `Observation?_tag=${tag}&patient=${patient.id}`), [observation.id], 'shared again');
+      await server.close();
+    } finally {
+      await storage.cleanup();
+    }
+  });
 });

@@ -136,20 +136,28 @@ function matching(ctx: BuildContext, type: string, clauses: readonly Clause[], c
   return sql`SELECT ${raw(`${t}.${column}`)} FROM resource ${raw(t)} WHERE ${matchConditions(ctx, t, [type], clauses)}`;
 }
 
+/** The rows of `param` in the index table aliased `x`: its own, or those it shares (search/shared-rows.ts). */
+export function paramRows(x: string, param: SearchParamDefinition): Sql {
+  const shared = param.sharedRows;
+  if (!shared) return sql`${raw(x)}.param = ${param.code}`;
+  const params = inList(`${x}.param`, shared.params);
+  return shared.targetType === undefined ? params : sql`${params} AND ${raw(x)}.target_type = ${shared.targetType}`;
+}
+
 /** A clause on the rows of one parameter in an index table. */
-function indexClause(ctx: BuildContext, table: string, param: string, condition: (x: string) => Sql, rank: number, negate = false): Clause {
+function indexClause(ctx: BuildContext, table: string, param: SearchParamDefinition, condition: (x: string) => Sql, rank: number, negate = false): Clause {
   const clause: Clause = {
     rank: negate ? NEGATIVE : rank,
     probe(o) {
       const x = ctx.alias();
-      const found = exists(ctx, sql`SELECT 1 FROM ${raw(table)} ${raw(x)} WHERE ${raw(x)}.rkey = ${raw(o)}.rkey AND ${raw(x)}.param = ${param} AND ${condition(x)}`);
+      const found = exists(ctx, sql`SELECT 1 FROM ${raw(table)} ${raw(x)} WHERE ${raw(x)}.rkey = ${raw(o)}.rkey AND ${paramRows(x, param)} AND ${condition(x)}`);
       return negate ? sql`NOT ${found}` : found;
     },
   };
   if (!negate) {
     clause.set = (types) => {
       const x = ctx.alias();
-      return sql`SELECT ${raw(x)}.rkey FROM ${raw(table)} ${raw(x)} WHERE ${raw(x)}.tenant = ${ctx.tenant} AND ${typeCondition(`${x}.type`, types)} AND ${raw(x)}.param = ${param} AND ${condition(x)}`;
+      return sql`SELECT ${raw(x)}.rkey FROM ${raw(table)} ${raw(x)} WHERE ${raw(x)}.tenant = ${ctx.tenant} AND ${typeCondition(`${x}.type`, types)} AND ${paramRows(x, param)} AND ${condition(x)}`;
     };
   }
   return clause;
@@ -210,17 +218,18 @@ function paramClause(ctx: BuildContext, f: ParamFilter): Clause {
   if (fullText && first?.type === 'missing') throw invalid(`':missing' is not supported on '${param.code}'`, [param.code], 'not-supported');
   const table = tableOf(param);
   if (first?.type === 'missing') {
-    return first.missing ? indexClause(ctx, table, param.code, () => raw('1 = 1'), 0, true) : indexClause(ctx, table, param.code, () => raw('1 = 1'), 9);
+    return first.missing ? indexClause(ctx, table, param, () => raw('1 = 1'), 0, true) : indexClause(ctx, table, param, () => raw('1 = 1'), 9);
   }
   if (fullText) return textClause(ctx, param.code, values, 7);
   const condition = (x: string) => or(values.map((v) => valueCondition(v, param, modifier, x, ctx)));
-  const clause = indexClause(ctx, table, param.code, condition, rankOf(param, values), modifier === 'not');
+  const clause = indexClause(ctx, table, param, condition, rankOf(param, values), modifier === 'not');
   if (values.length === 1 && isOrdered(param, modifier, values[0])) clause.ordered = true;
   return clause;
 }
 
 /** Whether the value's condition is one equality per index column, so its rows list in rkey order (see search-schema.ts). */
 function isOrdered(param: SearchParamDefinition, modifier: string | undefined, v: SearchValue): boolean {
+  if ((param.sharedRows?.params.length ?? 1) > 1) return false;
   switch (v.type) {
     case 'token':
       return !modifier && v.text === undefined && v.typeSystem === undefined && v.code !== undefined && typeof v.system === 'string' && !systemImplied(param);
@@ -240,7 +249,7 @@ function isOrdered(param: SearchParamDefinition, modifier: string | undefined, v
  */
 export function sameRowDateClause(ctx: BuildContext, filters: readonly ParamFilter[]): Clause {
   const conditions = (x: string) => and(filters.map((f) => valueCondition(f.values[0], f.param, undefined, x, ctx)));
-  return indexClause(ctx, TABLES.date, filters[0].param.code, conditions, 5);
+  return indexClause(ctx, TABLES.date, filters[0].param, conditions, 5);
 }
 
 function rankOf(param: SearchParamDefinition, values: readonly SearchValue[]): number {
@@ -316,7 +325,7 @@ function chainClause(ctx: BuildContext, f: ChainFilter): Clause {
   const references = (types: readonly string[] | undefined, targets: (x: string, type: string, clause: Clause) => Sql) => {
     const x = ctx.alias();
     const where = or(inner.map((t) => sql`${raw(x)}.target_type = ${t.type} AND ${targets(x, t.type, t.clause)}`));
-    return sql`SELECT ${raw(x)}.rkey FROM search_reference ${raw(x)} WHERE ${raw(x)}.tenant = ${ctx.tenant} AND ${typeCondition(`${x}.type`, types)} AND ${raw(x)}.param = ${f.param.code} AND ${where}`;
+    return sql`SELECT ${raw(x)}.rkey FROM search_reference ${raw(x)} WHERE ${raw(x)}.tenant = ${ctx.tenant} AND ${typeCondition(`${x}.type`, types)} AND ${paramRows(x, f.param)} AND ${where}`;
   };
   return {
     rank: Math.max(rank, 3),
@@ -326,7 +335,7 @@ function chainClause(ctx: BuildContext, f: ChainFilter): Clause {
       if (ctx.fewTargets.has(f)) {
         // `|| ''` keeps SQLite from looking each target of the list up in the reference index.
         const listed = inner.map((t) => sql`${raw(x)}.target_type = ${t.type} AND (${raw(x)}.target_id || '') IN (${matching(ctx, t.type, [t.clause], 'id')})`);
-        return exists(ctx, sql`SELECT 1 FROM search_reference ${raw(x)} WHERE ${raw(x)}.rkey = ${raw(o)}.rkey AND ${raw(x)}.param = ${f.param.code} AND ${or(listed)}`);
+        return exists(ctx, sql`SELECT 1 FROM search_reference ${raw(x)} WHERE ${raw(x)}.rkey = ${raw(o)}.rkey AND ${paramRows(x, f.param)} AND ${or(listed)}`);
       }
       const targets = inner.map((t) => {
         const r = ctx.alias();
@@ -334,7 +343,7 @@ function chainClause(ctx: BuildContext, f: ChainFilter): Clause {
           AND ${raw(r)}.id = ${raw(x)}.target_id AND ${raw(r)}.deleted = 0 AND ${t.clause.probe(r)}`);
         return sql`${raw(x)}.target_type = ${t.type} AND ${target}`;
       });
-      return exists(ctx, sql`SELECT 1 FROM search_reference ${raw(x)} WHERE ${raw(x)}.rkey = ${raw(o)}.rkey AND ${raw(x)}.param = ${f.param.code} AND ${or(targets)}`);
+      return exists(ctx, sql`SELECT 1 FROM search_reference ${raw(x)} WHERE ${raw(x)}.rkey = ${raw(o)}.rkey AND ${paramRows(x, f.param)} AND ${or(targets)}`);
     },
     set: (types) => references(types, (x, type, clause) => ctx.listed(`${x}.target_id`, matching(ctx, type, [clause], 'id'))),
     size(types, cap) {
@@ -348,7 +357,7 @@ function chainClause(ctx: BuildContext, f: ChainFilter): Clause {
         // Counted per target (a scalar sub-query for each), never as a join that a planner
         // without statistics may run the other way round: once per reference.
         const perTarget = sql`SELECT COUNT(*) FROM search_reference ${raw(x)} WHERE ${raw(x)}.tenant = ${ctx.tenant} AND ${typeCondition(`${x}.type`, types)}
-          AND ${raw(x)}.param = ${f.param.code} AND ${raw(x)}.target_type = ${t.type} AND ${raw(x)}.target_id = ${raw(s)}.id`;
+          AND ${paramRows(x, f.param)} AND ${raw(x)}.target_type = ${t.type} AND ${raw(x)}.target_id = ${raw(s)}.id`;
         const references = sql`SELECT COALESCE(SUM((${perTarget})), 0) FROM (${matching(ctx, t.type, [t.clause], 'id')} LIMIT ${FANOUT_SAMPLE}) ${raw(s)}`;
         const n = raw(`${i}.n`);
         return sql`(SELECT CASE WHEN ${n} >= ${cap} THEN ${cap} WHEN ${n} = 0 THEN 0
@@ -377,7 +386,7 @@ function hasClause(ctx: BuildContext, f: HasFilter): Clause {
       return exists(
         ctx,
         sql`SELECT 1 FROM resource ${raw(r)} JOIN search_reference ${raw(x)} ON ${raw(x)}.tenant = ${raw(r)}.tenant AND ${raw(x)}.target_id = ${raw(r)}.id
-          AND ${raw(x)}.type = ${f.sourceType} AND ${raw(x)}.param = ${f.referenceParam.code} AND ${raw(x)}.target_type = ${f.resourceType}
+          AND ${raw(x)}.type = ${f.sourceType} AND ${paramRows(x, f.referenceParam)} AND ${raw(x)}.target_type = ${f.resourceType}
           WHERE ${raw(r)}.rkey = ${raw(o)}.rkey AND ${inner.probe(x)}`,
       );
     },
@@ -388,7 +397,7 @@ function hasClause(ctx: BuildContext, f: HasFilter): Clause {
       const p = ctx.alias();
       const sources = matching(ctx, f.sourceType, [inner], 'rkey');
       const targets = sql`SELECT ${raw(x)}.target_id FROM search_reference ${raw(x)} WHERE ${raw(x)}.rkey IN (${sources})
-        AND ${raw(x)}.param = ${f.referenceParam.code} AND ${raw(x)}.target_type = ${f.resourceType}`;
+        AND ${paramRows(x, f.referenceParam)} AND ${raw(x)}.target_type = ${f.resourceType}`;
       return sql`SELECT ${raw(p)}.rkey FROM resource ${raw(p)} WHERE ${raw(p)}.tenant = ${ctx.tenant} AND ${typeCondition(`${p}.type`, types)}
         AND ${raw(p)}.type = ${f.resourceType} AND ${raw(p)}.deleted = 0 AND ${ctx.listed(`${p}.id`, targets)}`;
     },

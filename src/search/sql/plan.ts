@@ -1,7 +1,7 @@
 import { invalid } from '../../fhir/errors.js';
 import type { ChainFilter, ParamFilter, ParsedSearch, SearchFilter, SortKey } from '../parse.js';
 import { isSingleValued } from '../single-valued.js';
-import { type BuildContext, buildContext, chainTargetCount, chooseDriver, type Clause, compartmentClause, type CompartmentScope, compileFilter, liveResource, probeCost, sameRowDateClause, sizeQuery, TABLES } from './clauses.js';
+import { type BuildContext, buildContext, chainTargetCount, chooseDriver, type Clause, compartmentClause, type CompartmentScope, compileFilter, liveResource, paramRows, probeCost, sameRowDateClause, sizeQuery, TABLES } from './clauses.js';
 import { and, join, or, raw, type Sql, type SqlParam, sql } from './fragment.js';
 import { type AccessLimit, accessClauses } from './access.js';
 import type { TextSearch } from './text.js';
@@ -137,7 +137,7 @@ function sortKey(ctx: BuildContext, key: SortKey): Key {
     kind: param.type === 'date' || param.type === 'number' || param.type === 'quantity' ? 'number' : 'string',
     expr: (o) => {
       const x = ctx.alias();
-      return sql`(SELECT ${raw(descending ? 'MAX' : 'MIN')}(${raw(`${x}.${column}`)}) FROM ${raw(table)} ${raw(x)} WHERE ${raw(x)}.rkey = ${raw(o)}.rkey AND ${raw(x)}.param = ${param.code})`;
+      return sql`(SELECT ${raw(descending ? 'MAX' : 'MIN')}(${raw(`${x}.${column}`)}) FROM ${raw(table)} ${raw(x)} WHERE ${raw(x)}.rkey = ${raw(o)}.rkey AND ${paramRows(x, param)})`;
     },
   };
 }

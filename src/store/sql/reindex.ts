@@ -99,6 +99,7 @@ async function reindexBatch(
       registry: options.registry,
       baseUrls: options.baseUrls?.(r.tenant) ?? [],
       fullText: options.fullText ?? false,
+      sharedRows: false,
       ...(options.only ? { params: options.only.codes } : {}),
     });
     for (const [kind, values] of tableValues(rows)) fresh.get(kind)?.set(r.rkey, values.map((row) => row.map(withoutNul)));

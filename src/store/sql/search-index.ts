@@ -27,7 +27,7 @@ export async function clearIndex(sql: SqlExecutor, dialect: Dialect, rkey: numbe
 }
 
 export async function writeIndex(sql: SqlExecutor, dialect: Dialect, target: IndexTarget, resource: Resource, baseUrls: readonly string[], registry: SearchParamRegistry): Promise<void> {
-  const rows = extractIndex(resource, { baseUrls, registry });
+  const rows = extractIndex(resource, { baseUrls, registry, sharedRows: false });
   for (const [kind, values] of tableValues(rows)) {
     if (values.length > 0) await insertRows(sql, kind, values.map((row) => [target.rkey as SqlValue, target.tenant, target.resourceType, ...row]));
   }

@@ -1,4 +1,5 @@
 import type { IncludeSpec, SearchFilter } from '../../search/parse.js';
+import { paramRows } from '../../search/sql/clauses.js';
 import { type SqlParam } from '../../search/sql/fragment.js';
 import { candidateCost, chainTargetQueries, countQuery, decodeCursor, driverProbes, encodeCursor, estimateQueries, pageQuery, type PlanInput, type Position, scanQuery } from '../../search/sql/plan.js';
 import type { SearchPage, SearchQuery, StoredVersion, WriteMethod } from '../types.js';
@@ -233,13 +234,21 @@ async function resolveIncludes(sql: SqlExecutor, tenant: string, matches: Found[
   return included;
 }
 
+/** ` AND …` keeping the reference rows `x` of the include's parameter (all for `*`), its values added to `params`. */
+function includedRows(spec: IncludeSpec, params: SqlValue[]): string {
+  if (spec.code === '*') return '';
+  const rows = spec.param ? paramRows('x', spec.param) : { text: 'x.param = ?', params: [spec.code] };
+  params.push(...(rows.params as SqlValue[]));
+  return ` AND ${rows.text}`;
+}
+
 async function forwardInclude(sql: SqlExecutor, tenant: string, from: Found[], spec: IncludeSpec): Promise<Found[]> {
   const sources = spec.sourceType === '*' ? from : from.filter((f) => f.resourceType === spec.sourceType);
   const targets = new Map<string, Set<string>>();
   for (const part of chunks(sources.map((s) => s.rkey))) {
     const params: SqlValue[] = [...part];
     let filter = '';
-    if (spec.code !== '*') (filter += ' AND x.param = ?', params.push(spec.code));
+    filter += includedRows(spec, params);
     if (spec.targetType) (filter += ' AND x.target_type = ?', params.push(spec.targetType));
     const rows = await sql.query<RefRow>(
       `SELECT x.rkey, x.target_type, x.target_id FROM search_reference x WHERE x.rkey IN (${placeholders(part.length)})${filter} AND x.target_id IS NOT NULL`,
@@ -275,7 +284,7 @@ async function reverseInclude(sql: SqlExecutor, tenant: string, from: Found[], s
       const params: SqlValue[] = [tenant, ...part, type];
       let filter = '';
       if (spec.sourceType !== '*') (filter += ' AND x.type = ?', params.push(spec.sourceType));
-      if (spec.code !== '*') (filter += ' AND x.param = ?', params.push(spec.code));
+      filter += includedRows(spec, params);
       const rows = await sql.query<{ rkey: number | string }>(
         `SELECT DISTINCT x.rkey FROM search_reference x WHERE x.tenant = ? AND x.target_id IN (${placeholders(part.length)}) AND x.target_type = ?${filter}`,
         params,
