@@ -1,5 +1,5 @@
 import { parameterChanges } from '../../search/parameter-changes.js';
-import { defaultParameterSet, type ParameterIdentity, type SearchParameterSet } from '../../search/parameter-set.js';
+import { defaultParameterSet, fingerprintOf, type ParameterIdentity, type SearchParameterSet } from '../../search/parameter-set.js';
 import type { SqlDatabase, SqlExecutor } from './driver.js';
 import { reindex, type ReindexOptions, type ReindexResult } from './reindex.js';
 
@@ -33,19 +33,31 @@ async function setting(sql: SqlExecutor, name: string): Promise<string | undefin
 
 export async function indexState(sql: SqlExecutor): Promise<IndexState> {
   const fingerprint = await setting(sql, FINGERPRINT);
-  // Databases indexed before fingerprints were kept were indexed with HL7's R4 set alone.
-  if (fingerprint === undefined) return { fingerprint: defaultParameterSet().fingerprint, identity: defaultParameterSet().identity };
+  if (fingerprint === undefined) {
+    // Databases record their set when created (recordNewIndex); those that did not were created
+    // before, and indexed with HL7's R4 set alone in the first extraction format.
+    const identity: ParameterIdentity = { ...defaultParameterSet().identity, format: 1 };
+    return { fingerprint: fingerprintOf(identity), identity };
+  }
   const identity = await setting(sql, IDENTITY);
   return { fingerprint, ...(identity && fingerprint !== REBUILDING ? { identity: JSON.parse(identity) as ParameterIdentity } : {}) };
 }
 
-async function saveState(db: SqlDatabase, fingerprint: string, identity: ParameterIdentity | undefined): Promise<void> {
+async function writeState(tx: SqlExecutor, fingerprint: string, identity: ParameterIdentity | undefined): Promise<void> {
   const upsert = 'INSERT INTO kiln_setting (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value';
-  await db.transaction(async (tx) => {
-    await tx.execute(upsert, [FINGERPRINT, fingerprint]);
-    if (identity) await tx.execute(upsert, [IDENTITY, JSON.stringify(identity)]);
-    else await tx.execute('DELETE FROM kiln_setting WHERE name = ?', [IDENTITY]);
-  });
+  await tx.execute(upsert, [FINGERPRINT, fingerprint]);
+  if (identity) await tx.execute(upsert, [IDENTITY, JSON.stringify(identity)]);
+  else await tx.execute('DELETE FROM kiln_setting WHERE name = ?', [IDENTITY]);
+}
+
+function saveState(db: SqlDatabase, fingerprint: string, identity: ParameterIdentity | undefined): Promise<void> {
+  return db.transaction((tx) => writeState(tx, fingerprint, identity));
+}
+
+/** A database created just now (by the migrations' transaction `tx`): its empty index is current for HL7's R4 set. */
+export function recordNewIndex(tx: SqlExecutor): Promise<void> {
+  const set = defaultParameterSet();
+  return writeState(tx, set.fingerprint, set.identity);
 }
 
 /** Rebuilds the rows the change of parameters touches; undefined when the index was current. */

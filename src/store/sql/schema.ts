@@ -1,5 +1,6 @@
 import type { Dialect, SqlExecutor } from './driver.js';
 import { copyFullText } from './full-text-migration.js';
+import { recordNewIndex } from './index-state.js';
 import { searchIndexStatements } from './search-schema.js';
 
 /**
@@ -110,6 +111,7 @@ export async function migrate(
       await tx.execute('INSERT INTO kiln_migration (version, name, applied_at) VALUES (?, ?, ?)', [migration.version, migration.name, new Date().toISOString()]);
       count++;
     }
+    if (applied.size === 0 && list === migrations) await recordNewIndex(tx);
     return count;
   });
 }
