@@ -76,3 +76,23 @@ test('a database that recorded no index is rebuilt once: rows of the old format 
   assert.equal(await store.useSearchParameters(defaultParameterSet()), undefined, 'current from then on');
   await store.close();
 });
+
+test('a rebuild lets the event loop turn between batches, so its progress is logged while it runs', async () => {
+  const dir = await newDir();
+  const store = await openSqliteStore(dir);
+  for (let i = 0; i < 30; i++) {
+    const resource = { ...observation, id: `o${i}` };
+    await store.transaction((tx) => tx.writeVersion('', { resourceType: 'Observation', id: resource.id, versionId: '1', lastUpdated: observation.meta.lastUpdated, deleted: false, method: 'POST', json: JSON.stringify(resource), resource }));
+  }
+  let turns = 0;
+  const timer = setInterval(() => turns++, 0);
+  const seen: number[] = [];
+  try {
+    await store.reindex(defaultParameterSet(), { batchSize: 5, onProgress: (p) => void (p.finished || seen.push(turns)) });
+  } finally {
+    clearInterval(timer);
+    await store.close();
+  }
+  assert.equal(seen.length, 6);
+  assert.ok(seen[5] > seen[0], `timers ran between batches: ${seen.join(', ')}`);
+});

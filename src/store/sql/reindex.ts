@@ -64,6 +64,9 @@ export async function reindex(db: SqlDatabase, options: ReindexOptions): Promise
     progress.changed += batch.changed;
     progress.elapsedMs = performance.now() - started;
     options.onProgress?.({ ...progress });
+    // A rebuild can run for minutes of synchronous SQLite calls: without a turn of the event loop
+    // between batches, the progress it logs would reach the log only once it is done.
+    await new Promise((resolve) => setImmediate(resolve));
   }
   progress.elapsedMs = performance.now() - started;
   progress.finished = true;
