@@ -51,6 +51,8 @@ export interface ParamPlan {
 
 export interface CompositePlan {
   code: string;
+  /** Other composites store these rows. */
+  shared: boolean;
   foci: { path: CompiledPath; components: { type: Indexable; path: CompiledPath; code: string }[] }[];
 }
 
@@ -114,7 +116,7 @@ function compileComposite(def: SearchParamDefinition, resourceType: string): Com
     }));
     return { path, components };
   });
-  return { code: def.code, foci };
+  return { code: def.code, foci, shared: def.sharedRows !== undefined };
 }
 
 function addRows(type: Indexable, code: string, nodes: readonly PathNode[], ctx: RowContext, rows: IndexRows): void {
@@ -162,7 +164,7 @@ export function extractIndex(resource: Resource, options: ExtractOptions = {}): 
     if (table.length - before > 1) dedupe(table as unknown as Record<string, unknown>[], before);
   }
   for (const c of plan.composites) {
-    if (only && !only.has(c.code)) continue;
+    if ((only && !only.has(c.code)) || (c.shared && !withShared)) continue;
     for (const focus of c.foci) {
       for (const node of focus.path.evaluate(resource)) {
         const components: CompositeComponentRows[] = [];

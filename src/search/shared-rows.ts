@@ -5,7 +5,9 @@ import { splitUnion } from './path.js';
  * Parameters whose index rows another parameter of the same type already stores. R4 has ~50:
  * `Observation.patient` is `Observation.subject.where(resolve() is Patient)`, i.e. the rows of
  * `subject` whose target is a Patient; `Observation.combo-code` is `Observation.code |
- * Observation.component.code`, the rows of `code` and `component-code` together. Such a
+ * Observation.component.code`, the rows of `code` and `component-code` together (and
+ * `combo-code-value-quantity`, on `Observation | Observation.component`, the rows of the two
+ * composites with the same components on each focus). Such a
  * parameter stores no rows of its own: searches on it read the rows it shares (search/sql), so a
  * vital sign is written with a third fewer index rows. Found from the expressions alone, so a
  * changed or custom definition is handled like the base ones.
@@ -42,13 +44,15 @@ function balanced(text: string): boolean {
  * shared from, so following one step always reaches stored rows.
  */
 export function sharedRowsOf(params: ReadonlyMap<string, SearchParamDefinition>, isResourceType: (type: string) => boolean): Map<string, SharedRows> {
-  const indexed = [...params.values()].filter((d) => !d.special && d.expression && d.type !== 'composite' && d.type !== 'special');
+  const indexed = [...params.values()].filter((d) => !d.special && d.expression && d.type !== 'special' && (d.type !== 'composite' || d.components?.length));
   const terms = new Map(indexed.map((d) => [d.code, termsOf(d.expression!)]));
+  // Composites alike in their components (types and expressions from the focus) make the same rows from the same focus.
+  const kinds = new Map(indexed.map((d) => [d.code, d.type === 'composite' ? JSON.stringify(d.components!.map((c) => [c.type, termsOf(c.expression)])) : d.type]));
   const shared = new Map<string, SharedRows>();
   // Fewer terms first: a union is only made of parameters already known to store their rows.
   for (const p of [...indexed].sort((a, b) => terms.get(a.code)!.length - terms.get(b.code)!.length)) {
     const own = terms.get(p.code)!;
-    const stored = indexed.filter((q) => q !== p && q.type === p.type && !shared.has(q.code));
+    const stored = indexed.filter((q) => q !== p && kinds.get(q.code) === kinds.get(p.code) && !shared.has(q.code));
     const resolved = own.length === 1 && p.type === 'reference' ? RESOLVE_IS.exec(own[0]) : null;
     if (resolved && isResourceType(resolved[2])) {
       const base = stored.find((q) => terms.get(q.code)!.length === 1 && terms.get(q.code)![0] === resolved[1]);

@@ -73,6 +73,10 @@ describe('parameters that share rows', () => {
     assert.deepEqual(await ids(base, `Observation?${q}&combo-code:missing=true`), []);
     assert.deepEqual(await ids(base, `Observation?${q}&combo-value-quantity=gt119`), [ofPatient.id]);
     assert.deepEqual(await ids(base, `Observation?${q}&combo-value-quantity=lt119`), [ofGroup.id]);
+    // A composite union: code-value-quantity's rows (on the resource) and component-code-value-quantity's (on each component).
+    assert.deepEqual(await ids(base, `Observation?${q}&combo-code-value-quantity=${LOINC}|8480-6$gt119`), [ofPatient.id]);
+    assert.deepEqual(await ids(base, `Observation?${q}&combo-code-value-quantity=8480-6$lt119`), [ofGroup.id]);
+    assert.deepEqual(await ids(base, `Observation?${q}&combo-code-value-quantity=85354-9$gt0`), [], 'the panel code has no value of its own');
     const counted = await searchset(base, `Observation?${q}&combo-code=8480-6&_total=accurate&_count=1`);
     assert.equal(counted.total, 2);
     assert.equal(matchIds(counted).length, 1);
@@ -115,6 +119,8 @@ describe('parameters that share rows', () => {
       assert.equal(count('search_reference', 'patient'), 0);
       assert.equal(count('search_token', 'combo-code'), 0);
       assert.equal(count('search_quantity', 'combo-value-quantity'), 0);
+      assert.equal(count('search_composite', 'combo-code-value-quantity'), 0);
+      assert.ok(count('search_composite', 'component-code-value-quantity') >= 1);
       assert.ok(count('search_reference', 'subject') >= 4);
       assert.ok(count('search_token', 'component-code') >= 1);
     } finally {

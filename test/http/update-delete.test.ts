@@ -139,6 +139,35 @@ describe('update: PUT [base]/[type]/[id]', () => {
   });
 });
 
+describe('update: the search index follows the new version', () => {
+  const matches = async (query: string) => ((await get(base, query)).body.entry ?? []).map((e: Json) => e.resource.id);
+
+  test('what changed is re-indexed, what did not stays searchable, what was removed stops matching', async () => {
+    const tag = unique('reindex-on-update');
+    const family = `Upd${tag.replace(/[^A-Za-z0-9]/g, '')}`;
+    const meta = { tag: [{ system: 'http://kiln.test/run', code: tag }] };
+    const first = await create(base, { resourceType: 'Patient', meta, name: [{ family }], birthDate: '1970-01-01', telecom: [{ system: 'phone', value: '555-0100' }] });
+    const q = `_tag=${tag}`;
+    assert.deepEqual(await matches(`Patient?${q}&phone=555-0100`), [first.id]);
+
+    // Only the phone changes: token rows are replaced, string and date rows are kept as they were.
+    await update(base, { ...first, telecom: [{ system: 'phone', value: '555-0199' }] });
+    assert.deepEqual(await matches(`Patient?${q}&phone=555-0100`), []);
+    assert.deepEqual(await matches(`Patient?${q}&phone=555-0199`), [first.id]);
+    assert.deepEqual(await matches(`Patient?${q}&family=${family}`), [first.id]);
+    assert.deepEqual(await matches(`Patient?${q}&birthdate=1970-01-01`), [first.id]);
+
+    // The name and birth date go: their rows go with them; an unchanged update changes no match.
+    const second = { ...first, telecom: [{ system: 'phone', value: '555-0199' }], name: undefined, birthDate: undefined };
+    await update(base, second);
+    await update(base, second);
+    assert.deepEqual(await matches(`Patient?${q}&family=${family}`), []);
+    assert.deepEqual(await matches(`Patient?${q}&birthdate=1970-01-01`), []);
+    assert.deepEqual(await matches(`Patient?${q}&family:missing=true`), [first.id]);
+    assert.deepEqual(await matches(`Patient?${q}&phone=555-0199`), [first.id]);
+  });
+});
+
 describe('version-aware update and delete: If-Match (http.html#concurrency)', () => {
   test('If-Match with a stale version is 412 and the resource is unchanged', async () => {
     // "If the version id given in the If-Match header does not match, the server returns a

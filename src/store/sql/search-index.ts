@@ -26,11 +26,31 @@ export async function clearIndex(sql: SqlExecutor, dialect: Dialect, rkey: numbe
   await dialect.fullText.remove(sql, [rkey]);
 }
 
+/** The index rows of a new resource. */
 export async function writeIndex(sql: SqlExecutor, dialect: Dialect, target: IndexTarget, resource: Resource, baseUrls: readonly string[], registry: SearchParamRegistry): Promise<void> {
   const rows = extractIndex(resource, { baseUrls, registry, sharedRows: false });
   for (const [kind, values] of tableValues(rows)) {
     if (values.length > 0) await insertRows(sql, kind, values.map((row) => [target.rkey as SqlValue, target.tenant, target.resourceType, ...row]));
   }
+  if (rows.text.length > 0) await dialect.fullText.insert(sql, fullTextRows(target, rows));
+}
+
+/**
+ * The index rows of an updated resource. An update usually changes a few elements: a table whose
+ * rows stay the same is left alone (read, not rewritten), the others are replaced.
+ */
+export async function rewriteIndex(sql: SqlExecutor, dialect: Dialect, target: IndexTarget, resource: Resource, baseUrls: readonly string[], registry: SearchParamRegistry): Promise<void> {
+  const rows = extractIndex(resource, { baseUrls, registry, sharedRows: false });
+  const rkey = Number(target.rkey);
+  for (const [kind, values] of tableValues(rows)) {
+    const fresh = values.map((row) => row.map(withoutNul));
+    const stored = (await storedRows(sql, kind, rkey, rkey, undefined)).get(rkey);
+    if (sameRows(stored, fresh)) continue;
+    if (stored) await sql.execute(`DELETE FROM ${INDEX_TABLES[kind].name} WHERE rkey = ?`, [target.rkey as SqlValue]);
+    if (fresh.length > 0) await insertRows(sql, kind, fresh.map((row) => [target.rkey as SqlValue, target.tenant, target.resourceType, ...row]));
+  }
+  // Full-text rows cannot be read back: always replaced.
+  await dialect.fullText.remove(sql, [target.rkey]);
   if (rows.text.length > 0) await dialect.fullText.insert(sql, fullTextRows(target, rows));
 }
 
@@ -128,4 +148,49 @@ function compositeValues(rows: IndexRows): SqlValue[][] {
     for (const combo of combos) out.push([composite.param, grp, ...combo]);
   }
   return out;
+}
+
+// ---- comparing stored rows -----------------------------------------------------------------
+
+/** The rows a table holds for the resources in [low, high], by rkey, as value lists (param first). */
+export async function storedRows(tx: SqlExecutor, kind: IndexTableName, low: number, high: number, params: readonly string[] | undefined): Promise<Map<number, SqlValue[][]>> {
+  const table = INDEX_TABLES[kind];
+  const columns = ['rkey', 'param', ...table.columns.map(([name]) => name)];
+  const rows = await tx.query<Record<string, SqlValue>>(`SELECT ${columns.join(', ')} FROM ${table.name} WHERE rkey >= ? AND rkey <= ?${params ? ` AND param IN (${params.map(() => '?').join(', ')})` : ''}`, [
+    low,
+    high,
+    ...(params ?? []),
+  ]);
+  const out = new Map<number, SqlValue[][]>();
+  for (const row of rows) {
+    const rkey = Number(row.rkey);
+    let list = out.get(rkey);
+    if (!list) out.set(rkey, (list = []));
+    list.push(columns.slice(1).map((column) => row[column]));
+  }
+  return out;
+}
+
+/** The same rows, in any order. */
+export function sameRows(a: SqlValue[][] | undefined, b: SqlValue[][] | undefined): boolean {
+  const left = a ?? [];
+  const right = b ?? [];
+  if (left.length !== right.length) return false;
+  if (left.length === 0) return true;
+  const x = left.map(rowKey).sort();
+  const y = right.map(rowKey).sort();
+  return x.every((key, i) => key === y[i]);
+}
+
+/** A row as text, each value length-prefixed so that no two rows read alike; `~` is null. */
+function rowKey(row: SqlValue[]): string {
+  let key = '';
+  for (const value of row) {
+    if (value === null) key += '~';
+    else {
+      const text = String(value);
+      key += `${text.length}:${text}`;
+    }
+  }
+  return key;
 }

@@ -1,7 +1,7 @@
 import { FhirError } from '../../fhir/errors.js';
 import type { HistoryPage, HistoryQuery, NewVersion, SearchPage, SearchQuery, Store, StoredVersion, StoreReader, StoreTransaction, TransactionOptions, WriteMethod } from '../types.js';
 import type { Dialect, SqlDatabase, SqlExecutor, SqlValue } from './driver.js';
-import { clearIndex, writeIndex } from './search-index.js';
+import { clearIndex, rewriteIndex, writeIndex } from './search-index.js';
 import { runSearch } from './search-store.js';
 import { accessMembers } from '../../search/sql/access.js';
 import { afterCommit, noteWrite } from './statistics.js';
@@ -195,11 +195,12 @@ class SqlTransaction extends SqlReader implements StoreTransaction {
       [tenant, version.resourceType, version.id, versionNumber, inserted[0].seq as SqlValue, version.lastUpdated, version.deleted ? 1 : 0],
     );
     // Search index rows of the current version, in this same transaction (docs/search.md).
-    if (versionNumber > 1) await clearIndex(this.sql, this.dialect, rkey);
-    if (!version.deleted) {
-      const resource = version.resource ?? (version.json ? (JSON.parse(version.json) as Resource) : undefined);
-      if (resource) await writeIndex(this.sql, this.dialect, { rkey, tenant, resourceType: version.resourceType }, resource, version.baseUrls ?? [], this.registry);
-    }
+    const resource = version.deleted ? undefined : (version.resource ?? (version.json ? (JSON.parse(version.json) as Resource) : undefined));
+    const target = { rkey, tenant, resourceType: version.resourceType };
+    if (!resource) {
+      if (versionNumber > 1) await clearIndex(this.sql, this.dialect, rkey);
+    } else if (versionNumber > 1) await rewriteIndex(this.sql, this.dialect, target, resource, version.baseUrls ?? [], this.registry);
+    else await writeIndex(this.sql, this.dialect, target, resource, version.baseUrls ?? [], this.registry);
   }
 }
 
