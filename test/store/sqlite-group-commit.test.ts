@@ -62,3 +62,47 @@ test('groups of single interactions keep their journals in memory; bundles and m
   assert.deepEqual(await Promise.all([tempStore({ small: true }), tempStore()]), [0, 0], 'a group with a large unit');
   await db.close();
 });
+
+test('full-text writes wait for the end of the group, yet every unit reads those before it, and rollbacks drop theirs', async () => {
+  const { parseSearch } = await import('../../src/search/parse.js');
+  const store = await openSqliteStore(join(dir, 'full-text'));
+  const basic = (id: string, word: string) => ({ ...version(id), json: JSON.stringify({ resourceType: 'Basic', id, code: { text: word } }) });
+  const withWord = async (reader: { search: typeof store.search }, word: string) =>
+    (await reader.search('', { search: parseSearch([['_content', word]], 'Basic'), count: 100, total: 'none' })).matches.map((m) => m.id).sort();
+  const units = await Promise.allSettled([
+    store.transaction((tx) => tx.writeVersion('', basic('ft-a', 'aardvark'))),
+    // A later unit of the same group finds what an earlier one wrote.
+    store.transaction(async (tx) => {
+      const seen = await withWord(tx, 'aardvark');
+      await tx.writeVersion('', basic('ft-b', 'badger'));
+      return seen;
+    }),
+    // A failing unit: its text goes with it, the earlier units' text stays.
+    store.transaction(async (tx) => {
+      await tx.writeVersion('', basic('ft-c', 'cormorant'));
+      assert.deepEqual(await withWord(tx, 'badger'), ['ft-b']);
+      throw new FhirError('invalid', 'fails after a full-text read applied the queue');
+    }),
+    // A tentative write (rolled back) inside a unit that succeeds.
+    store.transaction(async (tx) => {
+      const tentative = await tx.tentatively(async () => {
+        await tx.writeVersion('', basic('ft-d', 'dormouse'));
+        return withWord(tx, 'dormouse');
+      });
+      await tx.writeVersion('', basic('ft-e', 'eland'));
+      return [tentative, await withWord(tx, 'cormorant')];
+    }),
+  ]);
+  assert.deepEqual(
+    units.map((u) => u.status),
+    ['fulfilled', 'fulfilled', 'rejected', 'fulfilled'],
+  );
+  assert.deepEqual((units[1] as PromiseFulfilledResult<string[]>).value, ['ft-a']);
+  assert.deepEqual((units[3] as PromiseFulfilledResult<string[][]>).value, [['ft-d'], []]);
+  assert.deepEqual(await withWord(store, 'aardvark'), ['ft-a']);
+  assert.deepEqual(await withWord(store, 'badger'), ['ft-b']);
+  assert.deepEqual(await withWord(store, 'cormorant'), []);
+  assert.deepEqual(await withWord(store, 'dormouse'), []);
+  assert.deepEqual(await withWord(store, 'eland'), ['ft-e']);
+  await store.close();
+});

@@ -11,7 +11,8 @@ import { chunked, placeholders, type FullTextIndex } from '../sql/full-text.js';
  * searched; prefix indexes make short prefixes cheap.
  */
 
-const TABLE = 'search_fulltext';
+export const FULL_TEXT_TABLE = 'search_fulltext';
+const TABLE = FULL_TEXT_TABLE;
 
 function rowid(rkey: number, param: string): number {
   return rkey * 2 + (param === '_content' ? 1 : 0);

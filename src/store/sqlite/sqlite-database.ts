@@ -1,7 +1,8 @@
 import Database from 'better-sqlite3';
 import type { Dialect, SqlDatabase, SqlExecutor, SqlValue } from '../sql/driver.js';
 import type { TransactionOptions } from '../types.js';
-import { sqliteFullText } from './full-text.js';
+import { FullTextQueue } from './full-text-queue.js';
+import { FULL_TEXT_TABLE, sqliteFullText } from './full-text.js';
 import { raw, sql } from '../../search/sql/fragment.js';
 
 export const sqliteDialect: Dialect = {
@@ -37,17 +38,36 @@ class SqliteExecutor implements SqlExecutor {
     return statement;
   }
 
+  /** Set on the writer during a write transaction: full-text writes wait in it (see FullTextQueue). */
+  fullText: FullTextQueue | undefined;
+
   async query<Row>(sql: string, params: SqlValue[] = []): Promise<Row[]> {
+    if (this.fullText?.touches(sql)) this.applyFullText();
     return this.prepare(sql).all(...params) as Row[];
   }
 
   async execute(sql: string, params: SqlValue[] = []): Promise<number> {
+    if (this.fullText) {
+      if (this.fullText.writes(sql)) {
+        this.fullText.queue(sql, params);
+        return 0;
+      }
+      if (this.fullText.touches(sql)) this.applyFullText();
+      else this.fullText.follow(sql);
+    }
     return this.prepare(sql).run(...params).changes;
   }
 
   /** Runs a statement without caching it (DDL, BEGIN/COMMIT). */
   exec(sql: string): void {
+    if (this.fullText?.touches(sql)) this.applyFullText();
+    else this.fullText?.follow(sql);
     this.connection.exec(sql);
+  }
+
+  /** Applies the queued full-text writes. */
+  applyFullText(): void {
+    this.fullText?.apply((statement) => this.prepare(statement.sql).run(...statement.params));
   }
 }
 
@@ -176,10 +196,19 @@ export class SqliteDatabase implements SqlDatabase {
   }
 
   private async runGroup(group: Unit[]): Promise<void> {
+    try {
+      await this.runGroupQueuingFullText(group);
+    } finally {
+      this.writer.fullText = undefined;
+    }
+  }
+
+  private async runGroupQueuingFullText(group: Unit[]): Promise<void> {
     const outcomes: { ok: boolean; value: unknown }[] = [];
     try {
       this.placeJournals(group);
       this.writer.exec('BEGIN IMMEDIATE');
+      this.writer.fullText = new FullTextQueue(FULL_TEXT_TABLE);
     } catch (error) {
       for (const unit of group) unit.reject(error);
       return;
@@ -201,8 +230,10 @@ export class SqliteDatabase implements SqlDatabase {
     }
     try {
       if (!this.writer.connection.inTransaction) throw new Error('SQLite ended the transaction early');
-      if (outcomes.some((outcome) => outcome.ok)) this.writer.exec('COMMIT');
-      else this.writer.exec('ROLLBACK');
+      if (outcomes.some((outcome) => outcome.ok)) {
+        this.writer.applyFullText();
+        this.writer.exec('COMMIT');
+      } else this.writer.exec('ROLLBACK');
     } catch (error) {
       if (this.writer.connection.inTransaction) this.writer.exec('ROLLBACK');
       group.forEach((unit, index) => (outcomes[index].ok ? unit.reject(error) : unit.reject(outcomes[index].value)));
