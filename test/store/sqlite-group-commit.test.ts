@@ -106,3 +106,29 @@ test('full-text writes wait for the end of the group, yet every unit reads those
   assert.deepEqual(await withWord(store, 'eland'), ['ft-e']);
   await store.close();
 });
+
+test('a worker thread copies the write-ahead log into the database file while the server runs', async () => {
+  const { copyFileSync } = await import('node:fs');
+  const { default: Database } = await import('better-sqlite3');
+  const where = join(dir, 'checkpoints');
+  const store = await openSqliteStore(where);
+  await Promise.all(Array.from({ length: 50 }, (_, i) => store.transaction((tx) => tx.writeVersion('', version(`copied-${i}`)))));
+  // Far below wal_autocheckpoint: without the worker, the writes would still be in the log only.
+  const inFile = () => {
+    copyFileSync(join(where, 'kiln.sqlite'), join(dir, 'file-only.sqlite'));
+    const db = new Database(join(dir, 'file-only.sqlite'), { readonly: true });
+    try {
+      const schema = db.prepare("SELECT COUNT(*) AS n FROM sqlite_master WHERE name = 'resource'").get() as { n: number };
+      return schema.n === 0 ? 0 : (db.prepare("SELECT COUNT(*) AS n FROM resource WHERE id LIKE 'copied-%'").get() as { n: number }).n;
+    } finally {
+      db.close();
+    }
+  };
+  let copied = 0;
+  for (let attempt = 0; attempt < 50 && copied < 50; attempt++) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    copied = inFile();
+  }
+  assert.equal(copied, 50);
+  await store.close();
+});

@@ -1,6 +1,7 @@
 import Database from 'better-sqlite3';
 import type { Dialect, SqlDatabase, SqlExecutor, SqlValue } from '../sql/driver.js';
 import type { TransactionOptions } from '../types.js';
+import { BackgroundCheckpointer } from './checkpointer.js';
 import { FullTextQueue } from './full-text-queue.js';
 import { FULL_TEXT_TABLE, sqliteFullText } from './full-text.js';
 import { raw, sql } from '../../search/sql/fragment.js';
@@ -121,6 +122,7 @@ export class SqliteDatabase implements SqlDatabase {
   private serving = false;
   private journalsInMemory = false;
   private draining: Promise<void> | undefined;
+  private checkpointer: BackgroundCheckpointer | undefined;
   /** Read-only connections for snapshots, idle ones kept for the next (see snapshot). */
   private readonly snapshotReaders: SqliteExecutor[] = [];
 
@@ -133,6 +135,7 @@ export class SqliteDatabase implements SqlDatabase {
   startServing(): void {
     // Moves reads to their own connection, so they never see uncommitted writes.
     if (this.file !== ':memory:' && this.reader === this.writer) this.reader = new SqliteExecutor(openConnection(this.file, true));
+    if (this.file !== ':memory:') this.checkpointer ??= new BackgroundCheckpointer(this.file);
     this.serving = true;
   }
 
@@ -244,6 +247,7 @@ export class SqliteDatabase implements SqlDatabase {
 
   async close(): Promise<void> {
     while (this.draining) await this.draining;
+    await this.checkpointer?.stop();
     if (this.reader !== this.writer) this.reader.connection.close();
     for (const reader of this.snapshotReaders.splice(0)) reader.connection.close();
     this.writer.connection.close();
