@@ -20,6 +20,7 @@ export const postgresDialect: Dialect = {
   vacuum: (tables) => `VACUUM ${tables.join(', ')}`,
   advisoryLock: 'SELECT pg_advisory_xact_lock(hashtextextended(?, 0))',
   forUpdate: ' FOR UPDATE',
+  jsonArray: 'json_build_array',
   fullText: postgresFullText,
   probeFence: ' OFFSET 0',
   listsChainTargets: false,

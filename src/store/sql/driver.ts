@@ -50,6 +50,8 @@ export interface Dialect {
   readonly binaryText: string;
   /** Suffix that locks selected rows until the transaction ends ('' where writers are serialised). */
   readonly forUpdate: string;
+  /** The function building a JSON array of its arguments (`json_array`, `json_build_array`). */
+  readonly jsonArray: string;
   /**
    * SQL refreshing the planner's statistics of these tables, for engines whose plans depend on
    * them (PostgreSQL); absent where the search SQL is planned well without (SQLite).

@@ -41,10 +41,10 @@ export async function writeIndex(sql: SqlExecutor, dialect: Dialect, target: Ind
  */
 export async function rewriteIndex(sql: SqlExecutor, dialect: Dialect, target: IndexTarget, resource: Resource, baseUrls: readonly string[], registry: SearchParamRegistry): Promise<void> {
   const rows = extractIndex(resource, { baseUrls, registry, sharedRows: false });
-  const rkey = Number(target.rkey);
+  const storedByTable = await rowsOfResource(sql, dialect, target.rkey);
   for (const [kind, values] of tableValues(rows)) {
     const fresh = values.map((row) => row.map(withoutNul));
-    const stored = (await storedRows(sql, kind, rkey, rkey, undefined)).get(rkey);
+    const stored = storedByTable.get(kind);
     if (sameRows(stored, fresh)) continue;
     if (stored) await sql.execute(`DELETE FROM ${INDEX_TABLES[kind].name} WHERE rkey = ?`, [target.rkey as SqlValue]);
     if (fresh.length > 0) await insertRows(sql, kind, fresh.map((row) => [target.rkey as SqlValue, target.tenant, target.resourceType, ...row]));
@@ -146,6 +146,23 @@ function compositeValues(rows: IndexRows): SqlValue[][] {
       combos = next;
     }
     for (const combo of combos) out.push([composite.param, grp, ...combo]);
+  }
+  return out;
+}
+
+/** Every typed index row of one resource, by table, as value lists (param first), in one statement. */
+async function rowsOfResource(sql: SqlExecutor, dialect: Dialect, rkey: number | string): Promise<Map<IndexTableName, SqlValue[][]>> {
+  const selects = TYPED_TABLES.map((kind) => {
+    const table = INDEX_TABLES[kind];
+    return `SELECT '${kind}' AS kind, ${dialect.jsonArray}(param, ${table.columns.map(([name]) => name).join(', ')}) AS v FROM ${table.name} WHERE rkey = ?`;
+  });
+  const rows = await sql.query<{ kind: IndexTableName; v: string | SqlValue[] }>(selects.join(' UNION ALL '), TYPED_TABLES.map(() => rkey as SqlValue));
+  const out = new Map<IndexTableName, SqlValue[][]>();
+  for (const row of rows) {
+    const values = typeof row.v === 'string' ? (JSON.parse(row.v) as SqlValue[]) : row.v;
+    const list = out.get(row.kind);
+    if (list) list.push(values);
+    else out.set(row.kind, [values]);
   }
   return out;
 }

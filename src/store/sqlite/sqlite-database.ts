@@ -14,6 +14,7 @@ export const sqliteDialect: Dialect = {
   binaryText: 'TEXT',
   // SQLite has one writer at a time (BEGIN IMMEDIATE), so selected rows need no lock.
   forUpdate: '',
+  jsonArray: 'json_array',
   fullText: sqliteFullText,
   probeFence: '',
   listsChainTargets: true,
