@@ -183,13 +183,25 @@ export function extractIndex(resource: Resource, options: ExtractOptions = {}): 
   return rows;
 }
 
+/** Beyond this many rows of one parameter, duplicates are found by key rather than pair by pair. */
+const PAIRWISE_LIMIT = 16;
+
 /** Drops rows identical to an earlier row of the same parameter (e.g. one code under two paths). */
 function dedupe(table: Record<string, unknown>[], from: number): void {
   let write = from;
-  outer: for (let read = from; read < table.length; read++) {
-    const row = table[read];
-    for (let i = from; i < write; i++) if (sameRow(table[i], row)) continue outer;
-    table[write++] = row;
+  if (table.length - from > PAIRWISE_LIMIT) {
+    // A Claim's or ExplanationOfBenefit's codes: dozens of rows, compared pairwise in quadratic time.
+    const seen = new Set<string>();
+    for (let read = from; read < table.length; read++) {
+      const key = JSON.stringify(Object.values(table[read]));
+      if (!seen.has(key)) (seen.add(key), (table[write++] = table[read]));
+    }
+  } else {
+    outer: for (let read = from; read < table.length; read++) {
+      const row = table[read];
+      for (let i = from; i < write; i++) if (sameRow(table[i], row)) continue outer;
+      table[write++] = row;
+    }
   }
   table.length = write;
 }

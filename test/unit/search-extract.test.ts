@@ -328,3 +328,14 @@ describe('compilePath', () => {
     assert.deepEqual(compiled.evaluate(patient).map((n) => n.value), ['w@x.org']);
   });
 });
+
+describe('extractIndex: repeated values of one parameter', () => {
+  it('stores each distinct row once, however many rows the parameter has', () => {
+    for (const distinct of [3, 40]) {
+      const coding = Array.from({ length: distinct * 2 }, (_, i) => ({ system: 'http://loinc.org', code: `c${i % distinct}` }));
+      const rows = extractIndex({ resourceType: 'Observation', id: 'many', status: 'final', code: { coding } }).token.filter((r) => r.param === 'code');
+      assert.equal(rows.length, distinct, `${distinct} distinct codes, each twice`);
+      assert.deepEqual(new Set(rows.map((r) => r.code)).size, distinct);
+    }
+  });
+});
