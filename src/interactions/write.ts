@@ -1,11 +1,11 @@
-import { randomUUID } from 'node:crypto';
 import { FhirError, invalid } from '../fhir/errors.js';
 import type { Resource } from '../fhir/types.js';
 import type { NewVersion, StoredVersion, StoreTransaction, WriteMethod } from '../store/types.js';
+import { timeOrderedUuid } from './resource-id.js';
 import type { InteractionContext } from './types.js';
 
 export function newResourceId(): string {
-  return randomUUID();
+  return timeOrderedUuid();
 }
 
 /** The request body as a resource of the expected type, or a 400. */
