@@ -4,7 +4,7 @@ import type { ParameterChanges } from '../../search/parameter-changes.js';
 import type { SearchParamRegistry } from '../../search/parameters.js';
 import type { Dialect, SqlDatabase, SqlExecutor, SqlValue } from './driver.js';
 import type { FullTextRow } from './full-text.js';
-import { fullTextRows, insertRows, sameRows, storedRows, tableValues, withoutNul } from './search-index.js';
+import { fullTextRows, insertRows, sameRows, tableValues, withoutNul } from './search-index.js';
 import { INDEX_TABLES, TYPED_TABLES, type IndexTableName } from './search-schema.js';
 
 /**
@@ -144,6 +144,25 @@ async function versionJson(tx: SqlExecutor, seqs: readonly number[]): Promise<Ma
     const part = seqs.slice(i, i + CHUNK);
     const rows = await tx.query<{ seq: number | string; json: string | null }>(`SELECT seq, json FROM resource_version WHERE seq IN (${placeholders(part.length)})`, part);
     for (const row of rows) if (row.json !== null) out.set(Number(row.seq), row.json);
+  }
+  return out;
+}
+
+/** The rows a table holds for the resources in [low, high], by rkey, as value lists (param first). */
+async function storedRows(tx: SqlExecutor, kind: IndexTableName, low: number, high: number, params: readonly string[] | undefined): Promise<Map<number, SqlValue[][]>> {
+  const table = INDEX_TABLES[kind];
+  const columns = ['rkey', 'param', ...table.columns.map(([name]) => name)];
+  const rows = await tx.query<Record<string, SqlValue>>(`SELECT ${columns.join(', ')} FROM ${table.name} WHERE rkey >= ? AND rkey <= ?${paramFilter(params)}`, [
+    low,
+    high,
+    ...(params ?? []),
+  ]);
+  const out = new Map<number, SqlValue[][]>();
+  for (const row of rows) {
+    const rkey = Number(row.rkey);
+    let list = out.get(rkey);
+    if (!list) out.set(rkey, (list = []));
+    list.push(columns.slice(1).map((column) => row[column]));
   }
   return out;
 }

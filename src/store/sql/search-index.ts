@@ -169,25 +169,6 @@ async function rowsOfResource(sql: SqlExecutor, dialect: Dialect, rkey: number |
 
 // ---- comparing stored rows -----------------------------------------------------------------
 
-/** The rows a table holds for the resources in [low, high], by rkey, as value lists (param first). */
-export async function storedRows(tx: SqlExecutor, kind: IndexTableName, low: number, high: number, params: readonly string[] | undefined): Promise<Map<number, SqlValue[][]>> {
-  const table = INDEX_TABLES[kind];
-  const columns = ['rkey', 'param', ...table.columns.map(([name]) => name)];
-  const rows = await tx.query<Record<string, SqlValue>>(`SELECT ${columns.join(', ')} FROM ${table.name} WHERE rkey >= ? AND rkey <= ?${params ? ` AND param IN (${params.map(() => '?').join(', ')})` : ''}`, [
-    low,
-    high,
-    ...(params ?? []),
-  ]);
-  const out = new Map<number, SqlValue[][]>();
-  for (const row of rows) {
-    const rkey = Number(row.rkey);
-    let list = out.get(rkey);
-    if (!list) out.set(rkey, (list = []));
-    list.push(columns.slice(1).map((column) => row[column]));
-  }
-  return out;
-}
-
 /** The same rows, in any order. */
 export function sameRows(a: SqlValue[][] | undefined, b: SqlValue[][] | undefined): boolean {
   const left = a ?? [];
