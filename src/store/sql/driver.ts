@@ -14,6 +14,37 @@ export interface SqlExecutor {
   query<Row = Record<string, unknown>>(sql: string, params?: SqlValue[]): Promise<Row[]>;
   /** Runs a statement for its effect; returns the number of rows changed. */
   execute(sql: string, params?: SqlValue[]): Promise<number>;
+  /**
+   * Runs a statement for its effect without waiting for it, where the backend can (SQLite's
+   * writer thread): the caller goes on while the database works. Should it fail, the unit of work
+   * fails with its error at its next awaited statement or at its end. Use `write` (below).
+   * `lostRace`: the statement must change a row; when it changes none, the unit fails with a
+   * LostRaceError of that message (another writer came first: the store runs the unit again).
+   */
+  post?(sql: string, params?: SqlValue[], lostRace?: string): void;
+  /**
+   * The next value of an auto-assigned key (`resource_version.seq`, `resource.rkey`), where the
+   * executor numbers new rows itself (SQLite's writer thread, the database's only writer), so that
+   * a new resource's rows can be posted without waiting for the database to number them.
+   */
+  nextKey?(key: 'seq' | 'rkey'): number;
+}
+
+/** `code` of the error a unit fails with when a posted statement lost a race (SqlExecutor.post). */
+export const LOST_RACE = 'KILN_LOST_RACE';
+
+export function lostRaceError(message: string): Error {
+  return Object.assign(new Error(message), { code: LOST_RACE });
+}
+
+export function isLostRace(error: unknown): boolean {
+  return (error as { code?: unknown } | undefined)?.code === LOST_RACE;
+}
+
+/** Runs a statement for its effect, handing it over without waiting where the executor can. */
+export async function write(sql: SqlExecutor, text: string, params?: SqlValue[]): Promise<void> {
+  if (sql.post) sql.post(text, params);
+  else await sql.execute(text, params);
 }
 
 export interface SqlDatabase extends SqlExecutor {

@@ -1,7 +1,7 @@
 import type { Resource } from '../../fhir/types.js';
 import { extractIndex, type CompositeComponentRows, type IndexRows } from '../../search/extract.js';
 import type { SearchParamRegistry } from '../../search/parameters.js';
-import type { Dialect, SqlExecutor, SqlValue } from './driver.js';
+import { write, type Dialect, type SqlExecutor, type SqlValue } from './driver.js';
 import type { FullTextRow } from './full-text.js';
 import { INDEX_TABLES, TYPED_TABLES, type IndexTableName } from './search-schema.js';
 
@@ -22,13 +22,22 @@ export interface IndexTarget {
 
 /** Removes every index row of a resource (before re-indexing it, or when it is deleted). */
 export async function clearIndex(sql: SqlExecutor, dialect: Dialect, rkey: number | string): Promise<void> {
-  for (const table of TABLE_NAMES) await sql.execute(`DELETE FROM ${table} WHERE rkey = ?`, [rkey as SqlValue]);
+  for (const table of TABLE_NAMES) await write(sql, `DELETE FROM ${table} WHERE rkey = ?`, [rkey as SqlValue]);
   await dialect.fullText.remove(sql, [rkey]);
 }
 
 /** The index rows of a new resource. */
 export async function writeIndex(sql: SqlExecutor, dialect: Dialect, target: IndexTarget, resource: Resource, baseUrls: readonly string[], registry: SearchParamRegistry): Promise<void> {
-  const rows = extractIndex(resource, { baseUrls, registry, sharedRows: false });
+  await writeIndexRows(sql, dialect, target, indexRows(resource, baseUrls, registry));
+}
+
+/** The rows the index stores for a resource (not those of parameters that share another's: search/shared-rows.ts). */
+export function indexRows(resource: Resource, baseUrls: readonly string[], registry: SearchParamRegistry): IndexRows {
+  return extractIndex(resource, { baseUrls, registry, sharedRows: false });
+}
+
+/** Writes a new resource's extracted rows. */
+export async function writeIndexRows(sql: SqlExecutor, dialect: Dialect, target: IndexTarget, rows: IndexRows): Promise<void> {
   for (const [kind, values] of tableValues(rows)) {
     if (values.length > 0) await insertRows(sql, kind, values.map((row) => [target.rkey as SqlValue, target.tenant, target.resourceType, ...row]));
   }
@@ -40,13 +49,13 @@ export async function writeIndex(sql: SqlExecutor, dialect: Dialect, target: Ind
  * rows stay the same is left alone (read, not rewritten), the others are replaced.
  */
 export async function rewriteIndex(sql: SqlExecutor, dialect: Dialect, target: IndexTarget, resource: Resource, baseUrls: readonly string[], registry: SearchParamRegistry): Promise<void> {
-  const rows = extractIndex(resource, { baseUrls, registry, sharedRows: false });
+  const rows = indexRows(resource, baseUrls, registry);
   const storedByTable = await rowsOfResource(sql, dialect, target.rkey);
   for (const [kind, values] of tableValues(rows)) {
     const fresh = values.map((row) => row.map(withoutNul));
     const stored = storedByTable.get(kind);
     if (sameRows(stored, fresh)) continue;
-    if (stored) await sql.execute(`DELETE FROM ${INDEX_TABLES[kind].name} WHERE rkey = ?`, [target.rkey as SqlValue]);
+    if (stored) await write(sql, `DELETE FROM ${INDEX_TABLES[kind].name} WHERE rkey = ?`, [target.rkey as SqlValue]);
     if (fresh.length > 0) await insertRows(sql, kind, fresh.map((row) => [target.rkey as SqlValue, target.tenant, target.resourceType, ...row]));
   }
   // Full-text rows cannot be read back: always replaced.
@@ -83,7 +92,7 @@ export async function insertRows(sql: SqlExecutor, kind: IndexTableName, rows: r
     const chunk = rows.slice(start, start + ROWS_PER_INSERT);
     const params: SqlValue[] = [];
     for (const row of chunk) for (const value of row) params.push(withoutNul(value));
-    await sql.execute(`INSERT INTO ${table.name} (${columns}) VALUES ${new Array(chunk.length).fill(tuple).join(', ')}`, params);
+    await write(sql, `INSERT INTO ${table.name} (${columns}) VALUES ${new Array(chunk.length).fill(tuple).join(', ')}`, params);
   }
 }
 

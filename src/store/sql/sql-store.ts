@@ -1,7 +1,7 @@
 import { FhirError } from '../../fhir/errors.js';
 import type { HistoryPage, HistoryQuery, NewVersion, SearchPage, SearchQuery, Store, StoredVersion, StoreReader, StoreTransaction, TransactionOptions, WriteMethod } from '../types.js';
-import type { Dialect, SqlDatabase, SqlExecutor, SqlValue } from './driver.js';
-import { clearIndex, rewriteIndex, writeIndex } from './search-index.js';
+import { isLostRace, type Dialect, type SqlDatabase, type SqlExecutor, type SqlValue } from './driver.js';
+import { clearIndex, indexRows, rewriteIndex, writeIndex, writeIndexRows } from './search-index.js';
 import { runSearch } from './search-store.js';
 import { accessMembers } from '../../search/sql/access.js';
 import { afterCommit, noteWrite } from './statistics.js';
@@ -26,9 +26,13 @@ const versionColumns = 'v.type, v.id, v.version, v.last_updated, v.deleted, v.me
 
 /** Another writer took this version first; the unit of work may be run again. */
 export class ConcurrentWriteError extends FhirError {
-  constructor(resourceType: string, id: string, versionId: string) {
-    super('conflict', `Version ${versionId} of ${resourceType}/${id} was written concurrently`);
+  constructor(message: string) {
+    super('conflict', message);
   }
+}
+
+function concurrentWrite(resourceType: string, id: string, versionId: string): string {
+  return `Version ${versionId} of ${resourceType}/${id} was written concurrently`;
 }
 
 function toStoredVersion(row: VersionRow): StoredVersion {
@@ -175,16 +179,19 @@ class SqlTransaction extends SqlReader implements StoreTransaction {
 
   async writeVersion(tenant: string, version: NewVersion): Promise<void> {
     const versionNumber = Number(version.versionId);
+    if (versionNumber === 1 && this.sql.post && this.sql.nextKey) return this.writeFirstVersion(tenant, version);
     // DO NOTHING rather than a unique violation: on PostgreSQL a failed statement aborts the
     // whole transaction, on SQLite it does not; this way both report the lost race the same.
+    // Where the executor numbers rows (nextKey), every row it writes must take its number.
+    const seq = this.sql.nextKey?.('seq');
     const inserted = await this.sql.query<{ seq: number | string }>(
-      `INSERT INTO resource_version (tenant, type, id, version, last_updated, deleted, method, json)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (tenant, type, id, version) DO NOTHING RETURNING seq`,
-      [tenant, version.resourceType, version.id, versionNumber, version.lastUpdated, version.deleted ? 1 : 0, version.method, version.json ?? null],
+      `INSERT INTO resource_version (${seq === undefined ? '' : 'seq, '}tenant, type, id, version, last_updated, deleted, method, json)
+       VALUES (${seq === undefined ? '' : '?, '}?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (tenant, type, id, version) DO NOTHING RETURNING seq`,
+      [...(seq === undefined ? [] : [seq]), tenant, version.resourceType, version.id, versionNumber, version.lastUpdated, version.deleted ? 1 : 0, version.method, version.json ?? null],
     );
     if (inserted.length === 0) {
       this.lostRace = true;
-      throw new ConcurrentWriteError(version.resourceType, version.id, version.versionId);
+      throw new ConcurrentWriteError(concurrentWrite(version.resourceType, version.id, version.versionId));
     }
     noteWrite(this.db);
     const [{ rkey }] = await this.sql.query<{ rkey: number | string }>(
@@ -195,13 +202,49 @@ class SqlTransaction extends SqlReader implements StoreTransaction {
       [tenant, version.resourceType, version.id, versionNumber, inserted[0].seq as SqlValue, version.lastUpdated, version.deleted ? 1 : 0],
     );
     // Search index rows of the current version, in this same transaction (docs/search.md).
-    const resource = version.deleted ? undefined : (version.resource ?? (version.json ? (JSON.parse(version.json) as Resource) : undefined));
+    const resource = currentResource(version);
     const target = { rkey, tenant, resourceType: version.resourceType };
     if (!resource) {
       if (versionNumber > 1) await clearIndex(this.sql, this.dialect, rkey);
     } else if (versionNumber > 1) await rewriteIndex(this.sql, this.dialect, target, resource, version.baseUrls ?? [], this.registry);
     else await writeIndex(this.sql, this.dialect, target, resource, version.baseUrls ?? [], this.registry);
   }
+
+  /**
+   * A new resource's rows where the executor numbers rows (SqlExecutor.nextKey): all posted, none
+   * awaited. Should its version be taken meanwhile (a lost race, as above), the unit fails at its
+   * end instead of here, and the store runs it again. The index rows are extracted first, while
+   * the database may still be busy with earlier units' rows.
+   */
+  private async writeFirstVersion(tenant: string, version: NewVersion): Promise<void> {
+    const sql = this.sql as Required<SqlExecutor>;
+    const resource = currentResource(version);
+    const rows = resource ? indexRows(resource, version.baseUrls ?? [], this.registry) : undefined;
+    const seq = sql.nextKey('seq');
+    sql.post(
+      `INSERT INTO resource_version (seq, tenant, type, id, version, last_updated, deleted, method, json)
+       VALUES (?, ?, ?, ?, 1, ?, ?, ?, ?) ON CONFLICT (tenant, type, id, version) DO NOTHING`,
+      [seq, tenant, version.resourceType, version.id, version.lastUpdated, version.deleted ? 1 : 0, version.method, version.json ?? null],
+      concurrentWrite(version.resourceType, version.id, version.versionId),
+    );
+    noteWrite(this.db);
+    const rkey = sql.nextKey('rkey');
+    sql.post(`INSERT INTO resource (rkey, tenant, type, id, version, seq, last_updated, deleted) VALUES (?, ?, ?, ?, 1, ?, ?, ?)`, [
+      rkey,
+      tenant,
+      version.resourceType,
+      version.id,
+      seq,
+      version.lastUpdated,
+      version.deleted ? 1 : 0,
+    ]);
+    if (rows) await writeIndexRows(sql, this.dialect, { rkey, tenant, resourceType: version.resourceType }, rows);
+  }
+}
+
+/** The resource a version holds, parsed when only its JSON was given; none for a deletion. */
+function currentResource(version: NewVersion): Resource | undefined {
+  return version.deleted ? undefined : (version.resource ?? (version.json ? (JSON.parse(version.json) as Resource) : undefined));
 }
 
 export interface SqlStoreOptions {
@@ -238,8 +281,10 @@ export class SqlStore extends SqlReader implements Store {
         const result = await this.db.transaction((sql) => work((tx = new SqlTransaction(sql, this.db, registry))), options);
         afterCommit(this.db);
         return result;
-      } catch (error) {
-        if (!tx?.lostRace && !this.db.dialect.isRetryable(error)) throw error;
+      } catch (caught) {
+        // A posted write that lost its race fails the unit as it ends (SqlExecutor.post).
+        const error = isLostRace(caught) ? new ConcurrentWriteError((caught as Error).message) : caught;
+        if (!tx?.lostRace && !(error instanceof ConcurrentWriteError) && !this.db.dialect.isRetryable(error)) throw error;
         if (attempt >= this.retries) {
           if (error instanceof FhirError) throw error;
           throw new FhirError('conflict', `The transaction kept conflicting with concurrent transactions (${(error as Error).message}); try again`);

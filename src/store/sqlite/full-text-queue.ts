@@ -10,6 +10,9 @@ import type { SqlValue } from '../sql/driver.js';
  * rollback drops the writes queued since, and queues again those it undid.
  */
 
+/** The FTS5 table of `_text` and `_content` (store/sqlite/full-text.ts). */
+export const FULL_TEXT_TABLE = 'search_fulltext';
+
 export interface QueuedStatement {
   sql: string;
   params: SqlValue[];

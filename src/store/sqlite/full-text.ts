@@ -1,7 +1,8 @@
 import { raw, sql, type Sql } from '../../search/sql/fragment.js';
 import type { TextQuery } from '../../search/sql/text.js';
 import { typeCondition } from '../../search/sql/clauses.js';
-import type { SqlValue } from '../sql/driver.js';
+import { write, type SqlValue } from '../sql/driver.js';
+import { FULL_TEXT_TABLE } from './full-text-queue.js';
 import { chunked, placeholders, type FullTextIndex } from '../sql/full-text.js';
 
 /**
@@ -11,7 +12,6 @@ import { chunked, placeholders, type FullTextIndex } from '../sql/full-text.js';
  * searched; prefix indexes make short prefixes cheap.
  */
 
-export const FULL_TEXT_TABLE = 'search_fulltext';
 const TABLE = FULL_TEXT_TABLE;
 
 function rowid(rkey: number, param: string): number {
@@ -30,13 +30,13 @@ export const sqliteFullText: FullTextIndex = {
     for (const part of chunked(rows)) {
       const params: SqlValue[] = [];
       for (const row of part) params.push(rowid(Number(row.rkey), row.param), row.words);
-      await executor.execute(`INSERT INTO ${TABLE} (rowid, words) VALUES ${placeholders(part.length, '(?, ?)')}`, params);
+      await write(executor, `INSERT INTO ${TABLE} (rowid, words) VALUES ${placeholders(part.length, '(?, ?)')}`, params);
     }
   },
 
   async remove(executor, rkeys) {
     for (const part of chunked(rkeys)) {
-      await executor.execute(`DELETE FROM ${TABLE} WHERE rowid IN (${placeholders(part.length * 2)})`, part.flatMap((rkey) => [Number(rkey) * 2, Number(rkey) * 2 + 1]));
+      await write(executor, `DELETE FROM ${TABLE} WHERE rowid IN (${placeholders(part.length * 2)})`, part.flatMap((rkey) => [Number(rkey) * 2, Number(rkey) * 2 + 1]));
     }
   },
 

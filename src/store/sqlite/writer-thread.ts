@@ -1,0 +1,233 @@
+import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
+import type { SqlExecutor, SqlValue } from '../sql/driver.js';
+import type { GroupWriter, Unit } from './group-writer.js';
+
+/**
+ * The writer connection of a database file on a thread of its own (writer-worker.ts). SQLite's
+ * work (B-tree inserts, the WAL, COMMIT) was about half of a write's time in the server's one
+ * thread; there it runs beside it: while the writer thread inserts one unit's index rows, the
+ * server validates and extracts the next request's. Statements a unit awaits are a message and
+ * its answer; index rows are posted and not waited for (WriteSession says what becomes of their
+ * errors). Messages go in batches: at the first awaited statement, at the end of each unit, or
+ * when the event loop turns.
+ */
+
+export type WriterMessage =
+  | ['start', number, boolean]
+  | ['end', number, boolean]
+  | ['post', string, SqlValue[] | undefined, string | undefined]
+  | ['query' | 'execute', number, string, SqlValue[] | undefined]
+  | ['close', number];
+
+/** Through the event loop: which units a commit wrote (or why it failed), and close's answer. */
+export type WriterNotice = { committed: number[]; failures: { unit: number; error: WireError }[]; error?: WireError } | { closed: number };
+
+export interface WireError {
+  message: string;
+  code?: string;
+}
+
+export type WriterReply = { id: number; value: unknown } | { id: number; error: WireError };
+
+/** An error from the writer thread as the caller can test it (`code`: SQLITE_BUSY, SQLITE_CONSTRAINT…). */
+export function fromWire(error: WireError): Error {
+  return Object.assign(new Error(error.message), error.code === undefined ? {} : { code: error.code });
+}
+
+export function toWire(error: unknown): WireError {
+  const { message, code } = (error ?? {}) as { message?: unknown; code?: unknown };
+  return { message: String(message ?? error), code: typeof code === 'string' ? code : undefined };
+}
+
+/**
+ * Starts the worker from dist/ (or, when Kiln runs from its TypeScript sources under tsx, from
+ * src/ with tsx registered in the worker): a module URL beside this one.
+ */
+const BOOT = `(async () => {
+  const { workerData } = await import('node:worker_threads');
+  if (workerData.tsx) (await import(workerData.tsx)).register();
+  await import(workerData.entry);
+})();`;
+
+function workerEntry(): { entry: string; tsx?: string } {
+  const fromSources = import.meta.url.endsWith('.ts');
+  const entry = new URL(fromSources ? './writer-worker.ts' : './writer-worker.js', import.meta.url).href;
+  return fromSources ? { entry, tsx: import.meta.resolve('tsx/esm/api') } : { entry };
+}
+
+/** Messages sent in one batch at most. */
+const FLUSH_AT = 32;
+
+/** Slots of the shared signal: messages sent to the thread, answers sent back, the thread's end. */
+export const TO_THREAD = 0;
+export const TO_CALLER = 1;
+export const THREAD_ENDED = 2;
+/** The id of the answer that tells why the thread failed (no statement has it). */
+export const THREAD_FAILED = 0;
+
+export class WriterThread implements GroupWriter {
+  private readonly worker: Worker;
+  private readonly port: MessagePort;
+  private readonly signal = new Int32Array(new SharedArrayBuffer(3 * Int32Array.BYTES_PER_ELEMENT));
+  private outbox: WriterMessage[] = [];
+  private flushing = false;
+  private nextId = 1;
+  /** Units whose work is done here, waiting for the thread to commit them, by id. */
+  private readonly uncommitted = new Map<number, { unit: Unit; value: unknown }>();
+  private closing: (() => void) | undefined;
+  /** Why the thread ended, once it has: every unit and statement from then on fails with it. */
+  private gone: Error | undefined;
+  /** The last `seq` and `rkey` given out (nextKey), read from the database at the first. */
+  private keys: Record<'seq' | 'rkey', number> | undefined;
+  readonly executor: SqlExecutor;
+
+  constructor(file: string) {
+    const { port1, port2 } = new MessageChannel();
+    this.port = port1;
+    this.worker = new Worker(BOOT, { eval: true, workerData: { file, port: port2, signal: this.signal, ...workerEntry() }, transferList: [port2] });
+    // Kept alive only while units wait for their commit.
+    this.worker.unref();
+    this.worker.on('message', (notice: WriterNotice) => this.noticed(notice));
+    this.worker.on('error', (error) => this.ended(error));
+    this.worker.on('exit', (code) => this.ended(new Error(`The SQLite writer thread exited (code ${code})`)));
+    this.executor = {
+      query: (sql, params) => this.call(['query', this.nextId++, sql, params]) as Promise<never[]>,
+      execute: (sql, params) => this.call(['execute', this.nextId++, sql, params]) as Promise<number>,
+      post: (sql, params, lostRace) => this.send(['post', sql, params, lostRace]),
+      nextKey: (key) => this.nextKey(key),
+    };
+  }
+
+  /**
+   * Sends each unit's statements as its work runs here. The thread decides where transactions
+   * end: it commits whenever it has caught up with this thread between two units (or after 64),
+   * so a busy writer commits large groups and an idle one answers at once.
+   */
+  async run(units: readonly Unit[]): Promise<void> {
+    for (const unit of units) {
+      const id = this.nextId++;
+      this.send(['start', id, unit.small]);
+      let ok = true;
+      let value: unknown;
+      try {
+        value = await unit.work(this.executor);
+      } catch (error) {
+        ok = false;
+        value = error;
+      }
+      this.send(['end', id, ok]);
+      // The thread gets on with this unit's posted rows while the next unit's work runs here.
+      this.flush();
+      if (!ok) unit.reject(value);
+      else if (this.gone) unit.reject(this.gone);
+      else {
+        if (this.uncommitted.size === 0) this.worker.ref();
+        this.uncommitted.set(id, { unit, value });
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    if (Atomics.load(this.signal, THREAD_ENDED) !== 0) return;
+    const exited = new Promise((resolve) => this.worker.once('exit', resolve));
+    this.worker.ref();
+    await new Promise<void>((resolve) => {
+      this.closing = resolve;
+      this.send(['close', this.nextId++]);
+      this.flush();
+    });
+    await exited;
+  }
+
+  /**
+   * The writer thread is the database's only writer, so it can number new rows ahead of inserting
+   * them; a unit that rolls back leaves a gap. Every insert must take its number from here once
+   * one has (the store's inserts do, when the executor has nextKey).
+   */
+  private nextKey(key: 'seq' | 'rkey'): number {
+    if (!this.keys) {
+      this.keys = { seq: 0, rkey: 0 };
+      // AUTOINCREMENT's high-water marks: never below any key ever used, deleted rows' included.
+      const rows = this.callNow(['query', this.nextId++, `SELECT name, seq FROM sqlite_sequence WHERE name IN ('resource_version', 'resource')`, []]) as { name: string; seq: number }[];
+      for (const row of rows) this.keys[row.name === 'resource' ? 'rkey' : 'seq'] = Number(row.seq);
+    }
+    return ++this.keys[key];
+  }
+
+  private send(message: WriterMessage): void {
+    this.outbox.push(message);
+    // A large unit (a Bundle) sends as it goes, so the thread writes while this one works on.
+    if (this.outbox.length >= FLUSH_AT) this.flush();
+    else if (!this.flushing) {
+      this.flushing = true;
+      setImmediate(() => this.flush());
+    }
+  }
+
+  private call(message: Extract<WriterMessage, ['query' | 'execute', ...unknown[]]>): Promise<unknown> {
+    try {
+      return Promise.resolve(this.callNow(message));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /**
+   * Sends `message` and waits for its answer, blocking this thread: the statements a unit awaits
+   * are short (a lookup, an update's insert), and a wait through the event loop cost ~70 µs.
+   */
+  private callNow(message: Extract<WriterMessage, ['query' | 'execute', ...unknown[]]>): unknown {
+    this.outbox.push(message);
+    this.flush();
+    const id = message[1];
+    for (;;) {
+      const seen = Atomics.load(this.signal, TO_CALLER);
+      const received = receiveMessageOnPort(this.port);
+      if (received) {
+        const reply = received.message as WriterReply;
+        if (reply.id === THREAD_FAILED && 'error' in reply) this.gone ??= fromWire(reply.error);
+        else if (reply.id !== id) continue;
+        else if ('error' in reply) throw fromWire(reply.error);
+        else return reply.value;
+      }
+      if (this.gone) throw this.gone;
+      if (Atomics.load(this.signal, THREAD_ENDED) !== 0) throw (this.gone = new Error('The SQLite writer thread has ended'));
+      Atomics.wait(this.signal, TO_CALLER, seen, 1000);
+    }
+  }
+
+  private flush(): void {
+    this.flushing = false;
+    if (this.outbox.length === 0) return;
+    const batch = this.outbox;
+    this.outbox = [];
+    this.port.postMessage(batch);
+    Atomics.add(this.signal, TO_THREAD, 1);
+    Atomics.notify(this.signal, TO_THREAD);
+  }
+
+  private noticed(notice: WriterNotice): void {
+    if ('closed' in notice) {
+      this.closing?.();
+      return;
+    }
+    const failed = new Map(notice.failures.map(({ unit, error }) => [unit, fromWire(error)]));
+    for (const id of notice.committed) {
+      const waiting = this.uncommitted.get(id);
+      if (!waiting) continue;
+      this.uncommitted.delete(id);
+      const error = notice.error ? fromWire(notice.error) : failed.get(id);
+      if (error) waiting.unit.reject(error);
+      else waiting.unit.resolve(waiting.value);
+    }
+    if (this.uncommitted.size === 0) this.worker.unref();
+  }
+
+  /** The thread is gone: units waiting for their commit fail (awaited answers see the signal). */
+  private ended(error: Error): void {
+    this.gone ??= error;
+    for (const { unit } of this.uncommitted.values()) unit.reject(error);
+    this.uncommitted.clear();
+    this.closing?.();
+  }
+}

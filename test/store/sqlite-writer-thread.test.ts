@@ -1,0 +1,154 @@
+// The SQLite writer thread (store/sqlite/writer-thread.ts): statements posted without waiting,
+// their failures, the thread's own commits, and the keys it numbers new rows with.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import Database from 'better-sqlite3';
+import { LOST_RACE } from '../../src/store/sql/driver.js';
+import { migrate } from '../../src/store/sql/schema.js';
+import { openSqliteStore } from '../../src/store/sqlite/index.js';
+import { SqliteDatabase } from '../../src/store/sqlite/sqlite-database.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'kiln-writer-thread-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+async function serving(name: string): Promise<SqliteDatabase> {
+  const db = new SqliteDatabase(join(dir, `${name}.sqlite`));
+  await migrate(db);
+  db.startServing();
+  await db.execute('CREATE TABLE note (id INTEGER PRIMARY KEY, text TEXT NOT NULL)');
+  return db;
+}
+
+const notes = async (db: SqliteDatabase) => (await db.query<{ text: string }>('SELECT text FROM note ORDER BY id')).map((row) => row.text);
+
+test('a posted write that fails fails its unit when the unit ends, takes back its other writes, and refuses its later statements', async () => {
+  const db = await serving('posted-failure');
+  let refused: unknown;
+  const units = await Promise.allSettled([
+    db.transaction(async (tx) => tx.post!('INSERT INTO note (text) VALUES (?)', ['first'])),
+    db.transaction(async (tx) => {
+      tx.post!('INSERT INTO note (text) VALUES (?)', ['second, undone']);
+      tx.post!('INSERT INTO note (text) VALUES (?)', [null]);
+      // The unit's work goes on unaware; its next awaited statement is refused with the error.
+      await tx.query('SELECT 1').catch((error: unknown) => (refused = error));
+      return 'the work itself succeeded';
+    }),
+    db.transaction(async (tx) => tx.post!('INSERT INTO note (text) VALUES (?)', ['third'])),
+  ]);
+  assert.deepEqual(
+    units.map((unit) => unit.status),
+    ['fulfilled', 'rejected', 'fulfilled'],
+  );
+  const failure = (units[1] as PromiseRejectedResult).reason as { message: string; code: string };
+  assert.match(failure.message, /NOT NULL constraint failed: note\.text/);
+  assert.equal(failure.code, 'SQLITE_CONSTRAINT_NOTNULL');
+  assert.equal((refused as Error | undefined)?.message, failure.message);
+  assert.deepEqual(await notes(db), ['first', 'third']);
+  await db.close();
+});
+
+test('a posted write told it may lose a race fails its unit with LOST_RACE when it changes no row', async () => {
+  const db = await serving('lost-race');
+  await db.execute("INSERT INTO note (id, text) VALUES (1, 'taken')");
+  await assert.rejects(
+    db.transaction(async (tx) => {
+      tx.post!("INSERT INTO note (text) VALUES ('not kept')");
+      tx.post!("INSERT INTO note (id, text) VALUES (1, 'mine') ON CONFLICT (id) DO NOTHING", [], 'note 1 was taken');
+    }),
+    (error: { code?: string; message?: string }) => error.code === LOST_RACE && error.message === 'note 1 was taken',
+  );
+  assert.deepEqual(await notes(db), ['taken']);
+  await db.close();
+});
+
+test('units are answered only once the thread committed them, and a unit failing here takes none of the others', async () => {
+  const db = await serving('commits');
+  const visible: boolean[] = [];
+  const outcomes = await Promise.allSettled(
+    Array.from({ length: 200 }, (_, i) =>
+      db
+        .transaction(async (tx) => {
+          tx.post!('INSERT INTO note (text) VALUES (?)', [`n${i}`]);
+          if (i % 7 === 3) throw new Error(`unit ${i} fails`);
+          return i;
+        })
+        // Answered means committed: a reader on its own connection sees the unit's row at once.
+        .then(async () => (visible[i] = (await db.query('SELECT 1 FROM note WHERE text = ?', [`n${i}`])).length === 1)),
+    ),
+  );
+  assert.ok(visible.filter(Boolean).length > 0 && outcomes.every((outcome, i) => outcome.status === 'rejected' || visible[i]));
+  const kept = outcomes.flatMap((outcome, i) => (outcome.status === 'fulfilled' ? [`n${i}`] : []));
+  assert.equal(kept.length, 200 - outcomes.filter((_, i) => i % 7 === 3).length);
+  assert.deepEqual(await notes(db), kept);
+  await db.close();
+});
+
+test('new rows are numbered past every key the database ever gave, across restarts, and none is given twice', async () => {
+  const where = join(dir, 'keys');
+  const basic = (id: string, versionId = '1') => ({
+    resourceType: 'Basic',
+    id,
+    versionId,
+    lastUpdated: new Date().toISOString(),
+    deleted: false,
+    method: 'PUT' as const,
+    json: JSON.stringify({ resourceType: 'Basic', id, code: { text: id } }),
+  });
+  // Before serving, rows are numbered by the database (AUTOINCREMENT), as by an older release.
+  let store = await openSqliteStore(where);
+  await store.close();
+  {
+    const db = new SqliteDatabase(join(where, 'kiln.sqlite'), { writerThread: false });
+    await db.transaction(async (tx) => {
+      await tx.execute("INSERT INTO resource_version (tenant, type, id, version, last_updated, deleted, method, json) VALUES ('', 'Basic', 'old', 1, '2020-01-01', 0, 'PUT', '{}')");
+      await tx.execute("INSERT INTO resource (tenant, type, id, version, seq, last_updated, deleted) VALUES ('', 'Basic', 'old', 1, 1, '2020-01-01', 0)");
+      // A row since removed still holds its numbers (AUTOINCREMENT never gives them again).
+      await tx.execute("INSERT INTO resource_version (seq, tenant, type, id, version, last_updated, deleted, method, json) VALUES (40, '', 'Basic', 'gone', 1, '2020-01-01', 0, 'PUT', '{}')");
+      await tx.execute('DELETE FROM resource_version WHERE seq = 40');
+    });
+    await db.close();
+  }
+  for (let round = 0; round < 2; round++) {
+    store = await openSqliteStore(where);
+    await Promise.all(Array.from({ length: 20 }, (_, i) => store.transaction((tx) => tx.writeVersion('', basic(`r${round}-${i}`)))));
+    // An update takes its version's number from the thread too.
+    await store.transaction((tx) => tx.writeVersion('', basic(`r${round}-0`, '2')));
+    await store.close();
+  }
+  const file = new Database(join(where, 'kiln.sqlite'), { readonly: true });
+  const seqs = (file.prepare('SELECT seq FROM resource_version ORDER BY seq').all() as { seq: number }[]).map((row) => row.seq);
+  const rkeys = (file.prepare('SELECT rkey FROM resource ORDER BY rkey').all() as { rkey: number }[]).map((row) => row.rkey);
+  const indexRkeys = file.prepare('SELECT DISTINCT rkey FROM search_token').all() as { rkey: number }[];
+  file.close();
+  assert.equal(seqs.length, 1 + 2 * 21);
+  assert.equal(new Set(seqs).size, seqs.length);
+  assert.ok(seqs.slice(1).every((seq) => seq > 40), 'past the removed row');
+  assert.equal(rkeys.length, 1 + 2 * 20);
+  assert.equal(new Set(rkeys).size, rkeys.length);
+  // The index rows posted with each new resource carry its number.
+  assert.equal(indexRkeys.length, 2 * 20);
+  assert.ok(indexRkeys.every(({ rkey }) => rkeys.includes(rkey)));
+});
+
+test('when the thread cannot open the database, writes fail with its reason instead of waiting forever', async () => {
+  const { mkdirSync, renameSync } = await import('node:fs');
+  const file = join(dir, 'unopenable.sqlite');
+  const db = new SqliteDatabase(file);
+  await migrate(db);
+  db.startServing();
+  // The thread is still starting (it loads its modules first): its file is now a directory.
+  renameSync(file, `${file}.moved`);
+  mkdirSync(file);
+  await assert.rejects(
+    db.transaction((tx) => tx.query('SELECT 1')),
+    (error: Error) => /unable to open database file/.test(error.message),
+  );
+  await assert.rejects(
+    db.transaction(async (tx) => tx.post!('INSERT INTO kiln_setting (name, value) VALUES (?, ?)', ['a', 'b'])),
+    (error: Error) => /unable to open database file/.test(error.message),
+  );
+  await db.close();
+});
