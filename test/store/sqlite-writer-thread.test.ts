@@ -152,3 +152,35 @@ test('when the thread cannot open the database, writes fail with its reason inst
   );
   await db.close();
 });
+
+test('a unit reads a resource that an earlier unit wrote and has not committed through the thread, and rewrites its index against those rows', async () => {
+  const { parseSearch } = await import('../../src/search/parse.js');
+  const store = await openSqliteStore(join(dir, 'in-flight'));
+  const coded = (versionId: string, code: string) => ({
+    resourceType: 'Basic',
+    id: 'x',
+    versionId,
+    lastUpdated: new Date().toISOString(),
+    deleted: false,
+    method: 'PUT' as const,
+    json: JSON.stringify({ resourceType: 'Basic', id: 'x', code: { coding: [{ system: 'urn:s', code }] } }),
+  });
+  await store.transaction((tx) => tx.writeVersion('', coded('1', 'a')));
+  const attempts = [0, 0];
+  const recode = (unit: number, code: string) =>
+    store.transaction(async (tx) => {
+      attempts[unit]++;
+      const current = await tx.readCurrentForUpdate('', 'Basic', 'x');
+      await tx.writeVersion('', coded(String(Number(current!.versionId) + 1), code));
+    });
+  // One after the other in one batch: the second runs before the first is committed.
+  await Promise.all([recode(0, 'b'), recode(1, 'a')]);
+  // Read from the committed data, the second would have seen version 1, lost its race and run again.
+  assert.deepEqual(attempts, [1, 1]);
+  assert.equal((await store.readCurrent('', 'Basic', 'x'))?.versionId, '3');
+  const withCode = async (code: string) => (await store.search('', { search: parseSearch([['code', `urn:s|${code}`]], 'Basic'), count: 10, total: 'none' })).matches.map((m) => m.id);
+  // Diffed against version 1's rows (code a), version 3's would have looked unchanged and kept b.
+  assert.deepEqual(await withCode('a'), ['x']);
+  assert.deepEqual(await withCode('b'), []);
+  await store.close();
+});

@@ -28,6 +28,15 @@ export interface SqlExecutor {
    * a new resource's rows can be posted without waiting for the database to number them.
    */
   nextKey?(key: 'seq' | 'rkey'): number;
+  /**
+   * Where the executor can answer some reads from committed data without waiting for its writes
+   * in flight (SQLite's writer thread): an executor for a read of data that only writes of these
+   * keys change, when none of them has a write not yet committed; else undefined. Writes declare
+   * their key with `writing`; while a write of no declared key is in flight, there is none.
+   */
+  committedReader?(keys: readonly string[]): SqlExecutor | undefined;
+  /** Declares the key of the writes that follow (`undefined`: of no key) (see committedReader). */
+  writing?(key: string | undefined): void;
 }
 
 /** `code` of the error a unit fails with when a posted statement lost a race (SqlExecutor.post). */

@@ -48,9 +48,18 @@ export async function writeIndexRows(sql: SqlExecutor, dialect: Dialect, target:
  * The index rows of an updated resource. An update usually changes a few elements: a table whose
  * rows stay the same is left alone (read, not rewritten), the others are replaced.
  */
-export async function rewriteIndex(sql: SqlExecutor, dialect: Dialect, target: IndexTarget, resource: Resource, baseUrls: readonly string[], registry: SearchParamRegistry): Promise<void> {
+export async function rewriteIndex(
+  sql: SqlExecutor,
+  dialect: Dialect,
+  target: IndexTarget,
+  resource: Resource,
+  baseUrls: readonly string[],
+  registry: SearchParamRegistry,
+  /** Where the resource's stored rows are read (SqlExecutor.committedReader). */
+  reader: SqlExecutor = sql,
+): Promise<void> {
   const rows = indexRows(resource, baseUrls, registry);
-  const storedByTable = await rowsOfResource(sql, dialect, target.rkey);
+  const storedByTable = await rowsOfResource(reader, dialect, target.rkey);
   for (const [kind, values] of tableValues(rows)) {
     const fresh = values.map((row) => row.map(withoutNul));
     const stored = storedByTable.get(kind);

@@ -57,13 +57,22 @@ class SqlReader implements StoreReader {
   ) {}
 
   async readCurrent(tenant: string, resourceType: string, id: string): Promise<StoredVersion | undefined> {
-    const rows = await this.sql.query<VersionRow>(
-      `SELECT ${versionColumns} FROM resource r JOIN resource_version v ON v.seq = r.seq
+    const rows = await this.readerOf(resourceKey(tenant, resourceType, id)).query<VersionRow & { rkey: number | string }>(
+      `SELECT ${versionColumns}, r.rkey FROM resource r JOIN resource_version v ON v.seq = r.seq
        WHERE r.tenant = ? AND r.type = ? AND r.id = ?`,
       [tenant, resourceType, id],
     );
+    if (rows[0]) this.sawKey(tenant, resourceType, id, rows[0].rkey);
     return rows[0] && toStoredVersion(rows[0]);
   }
+
+  /** Where to read what only writes of this resource change. */
+  protected readerOf(_key: string): SqlExecutor {
+    return this.sql;
+  }
+
+  /** A resource's key, seen by a read (a transaction keeps it for its writes). */
+  protected sawKey(_tenant: string, _resourceType: string, _id: string, _rkey: number | string): void {}
 
   async readCurrentLocked(tenant: string, resourceType: string, id: string): Promise<StoredVersion | undefined> {
     if (!this.lockSuffix) return this.readCurrent(tenant, resourceType, id);
@@ -149,6 +158,8 @@ class SqlTransaction extends SqlReader implements StoreTransaction {
   /** Set when a write lost a race, however the caller wraps or handles the error it got. */
   lostRace = false;
   private savepoints = 0;
+  /** Keys of the resources this transaction read, by tenant/type/id (a resource's key never changes). */
+  private readonly keys = new Map<string, number | string>();
 
   constructor(
     sql: SqlExecutor,
@@ -156,6 +167,15 @@ class SqlTransaction extends SqlReader implements StoreTransaction {
     private readonly registry: SearchParamRegistry,
   ) {
     super(sql, db.dialect, db.dialect.forUpdate);
+  }
+
+  protected override sawKey(tenant: string, resourceType: string, id: string, rkey: number | string): void {
+    this.keys.set(resourceKey(tenant, resourceType, id), rkey);
+  }
+
+  /** Committed data, when no write of this resource is in flight (SqlExecutor.committedReader). */
+  protected override readerOf(key: string): SqlExecutor {
+    return this.sql.committedReader?.([key]) ?? this.sql;
   }
 
   readCurrentForUpdate(tenant: string, resourceType: string, id: string): Promise<StoredVersion | undefined> {
@@ -179,15 +199,23 @@ class SqlTransaction extends SqlReader implements StoreTransaction {
 
   async writeVersion(tenant: string, version: NewVersion): Promise<void> {
     const versionNumber = Number(version.versionId);
-    if (versionNumber === 1 && this.sql.post && this.sql.nextKey) return this.writeFirstVersion(tenant, version);
+    if (this.sql.post && this.sql.nextKey) {
+      // Every row written from here on is this resource's (SqlExecutor.writing).
+      const key = resourceKey(tenant, version.resourceType, version.id);
+      const reader = this.readerOf(key);
+      this.sql.writing?.(key);
+      try {
+        return await (versionNumber === 1 ? this.writeFirstVersion(tenant, version) : this.writeNextVersion(tenant, version, reader));
+      } finally {
+        this.sql.writing?.(undefined);
+      }
+    }
     // DO NOTHING rather than a unique violation: on PostgreSQL a failed statement aborts the
     // whole transaction, on SQLite it does not; this way both report the lost race the same.
-    // Where the executor numbers rows (nextKey), every row it writes must take its number.
-    const seq = this.sql.nextKey?.('seq');
     const inserted = await this.sql.query<{ seq: number | string }>(
-      `INSERT INTO resource_version (${seq === undefined ? '' : 'seq, '}tenant, type, id, version, last_updated, deleted, method, json)
-       VALUES (${seq === undefined ? '' : '?, '}?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (tenant, type, id, version) DO NOTHING RETURNING seq`,
-      [...(seq === undefined ? [] : [seq]), tenant, version.resourceType, version.id, versionNumber, version.lastUpdated, version.deleted ? 1 : 0, version.method, version.json ?? null],
+      `INSERT INTO resource_version (tenant, type, id, version, last_updated, deleted, method, json)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (tenant, type, id, version) DO NOTHING RETURNING seq`,
+      [tenant, version.resourceType, version.id, versionNumber, version.lastUpdated, version.deleted ? 1 : 0, version.method, version.json ?? null],
     );
     if (inserted.length === 0) {
       this.lostRace = true;
@@ -210,41 +238,102 @@ class SqlTransaction extends SqlReader implements StoreTransaction {
     else await writeIndex(this.sql, this.dialect, target, resource, version.baseUrls ?? [], this.registry);
   }
 
-  /**
-   * A new resource's rows where the executor numbers rows (SqlExecutor.nextKey): all posted, none
-   * awaited. Should its version be taken meanwhile (a lost race, as above), the unit fails at its
-   * end instead of here, and the store runs it again. The index rows are extracted first, while
-   * the database may still be busy with earlier units' rows.
+  /*
+   * Where the executor numbers rows and posts statements (SQLite's writer thread), a version is
+   * written without waiting for the database: its rows are numbered here and posted, and only
+   * what the unit must know first is awaited (an existing resource's key and index rows). Should
+   * the version be taken meanwhile (a lost race, as above), the unit fails as it ends, and the
+   * store runs it again. Index rows are extracted first, while the database may still be busy
+   * with earlier units' rows.
    */
+
   private async writeFirstVersion(tenant: string, version: NewVersion): Promise<void> {
     const sql = this.sql as Required<SqlExecutor>;
     const resource = currentResource(version);
     const rows = resource ? indexRows(resource, version.baseUrls ?? [], this.registry) : undefined;
+    const seq = this.postVersion(tenant, version);
+    const rkey = sql.nextKey('rkey');
+    this.postNewResource(tenant, version, rkey, seq);
+    if (rows) await writeIndexRows(sql, this.dialect, { rkey, tenant, resourceType: version.resourceType }, rows);
+  }
+
+  /** `reader`: where this resource's rows as they were before this write can be read. */
+  private async writeNextVersion(tenant: string, version: NewVersion, reader: SqlExecutor): Promise<void> {
+    const sql = this.sql as Required<SqlExecutor>;
+    const resource = currentResource(version);
+    const seq = this.postVersion(tenant, version);
+    const key = resourceKey(tenant, version.resourceType, version.id);
+    let rkey = this.keys.get(key);
+    rkey ??= (await reader.query<{ rkey: number | string }>('SELECT rkey FROM resource WHERE tenant = ? AND type = ? AND id = ?', [tenant, version.resourceType, version.id]))[0]?.rkey;
+    if (rkey === undefined) {
+      // Versions without their resource row (written without version 1, as the Store contract allows).
+      rkey = sql.nextKey('rkey');
+      this.keys.set(key, rkey);
+      this.postNewResource(tenant, version, rkey, seq);
+      if (resource) await writeIndex(sql, this.dialect, { rkey, tenant, resourceType: version.resourceType }, resource, version.baseUrls ?? [], this.registry);
+      return;
+    }
+    sql.post('UPDATE resource SET version = ?, seq = ?, last_updated = ?, deleted = ? WHERE rkey = ?', [Number(version.versionId), seq, version.lastUpdated, version.deleted ? 1 : 0, rkey as SqlValue]);
+    const target = { rkey, tenant, resourceType: version.resourceType };
+    if (resource) await rewriteIndex(sql, this.dialect, target, resource, version.baseUrls ?? [], this.registry, reader);
+    else await clearIndex(sql, this.dialect, rkey);
+  }
+
+  /** Posts the version's row; returns its `seq`. */
+  private postVersion(tenant: string, version: NewVersion): number {
+    const sql = this.sql as Required<SqlExecutor>;
     const seq = sql.nextKey('seq');
     sql.post(
       `INSERT INTO resource_version (seq, tenant, type, id, version, last_updated, deleted, method, json)
-       VALUES (?, ?, ?, ?, 1, ?, ?, ?, ?) ON CONFLICT (tenant, type, id, version) DO NOTHING`,
-      [seq, tenant, version.resourceType, version.id, version.lastUpdated, version.deleted ? 1 : 0, version.method, version.json ?? null],
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (tenant, type, id, version) DO NOTHING`,
+      [seq, tenant, version.resourceType, version.id, Number(version.versionId), version.lastUpdated, version.deleted ? 1 : 0, version.method, version.json ?? null],
       concurrentWrite(version.resourceType, version.id, version.versionId),
     );
     noteWrite(this.db);
-    const rkey = sql.nextKey('rkey');
-    sql.post(`INSERT INTO resource (rkey, tenant, type, id, version, seq, last_updated, deleted) VALUES (?, ?, ?, ?, 1, ?, ?, ?)`, [
+    return seq;
+  }
+
+  private postNewResource(tenant: string, version: NewVersion, rkey: number, seq: number): void {
+    (this.sql as Required<SqlExecutor>).post(`INSERT INTO resource (rkey, tenant, type, id, version, seq, last_updated, deleted) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, [
       rkey,
       tenant,
       version.resourceType,
       version.id,
+      Number(version.versionId),
       seq,
       version.lastUpdated,
       version.deleted ? 1 : 0,
     ]);
-    if (rows) await writeIndexRows(sql, this.dialect, { rkey, tenant, resourceType: version.resourceType }, rows);
   }
 }
 
 /** The resource a version holds, parsed when only its JSON was given; none for a deletion. */
 function currentResource(version: NewVersion): Resource | undefined {
   return version.deleted ? undefined : (version.resource ?? (version.json ? (JSON.parse(version.json) as Resource) : undefined));
+}
+
+/**
+ * The executor, noting when an awaited statement is refused because a posted write of the unit
+ * lost its race (SqlExecutor.post): however the unit then wraps or handles the error, the store
+ * knows to run it again.
+ */
+function noticingLostRaces(sql: SqlExecutor, noticed: () => void): SqlExecutor {
+  if (!sql.post) return sql;
+  const watch = <T>(result: Promise<T>): Promise<T> =>
+    result.catch((error: unknown) => {
+      if (isLostRace(error)) noticed();
+      throw error;
+    });
+  return {
+    ...sql,
+    query: (text, params) => watch(sql.query(text, params)),
+    execute: (text, params) => watch(sql.execute(text, params)),
+  };
+}
+
+/** A resource's identity as a key of SqlExecutor.writing. */
+function resourceKey(tenant: string, resourceType: string, id: string): string {
+  return `${tenant}/${resourceType}/${id}`;
 }
 
 export interface SqlStoreOptions {
@@ -278,7 +367,10 @@ export class SqlStore extends SqlReader implements Store {
       let tx: SqlTransaction | undefined;
       try {
         const registry = this.parameters.registry;
-        const result = await this.db.transaction((sql) => work((tx = new SqlTransaction(sql, this.db, registry))), options);
+        const result = await this.db.transaction((sql) => {
+          const noticing = noticingLostRaces(sql, () => (tx!.lostRace = true));
+          return work((tx = new SqlTransaction(noticing, this.db, registry)));
+        }, options);
         afterCommit(this.db);
         return result;
       } catch (caught) {

@@ -76,7 +76,7 @@ export class SqliteDatabase implements SqlDatabase {
       if (this.options.writerThread !== false) {
         this.local!.connection.close();
         this.local = undefined;
-        this.writer = new WriterThread(this.file);
+        this.writer = new WriterThread(this.file, this.reader);
       }
     }
     this.serving = true;

@@ -14,6 +14,7 @@ import type { GroupWriter, Unit } from './group-writer.js';
 
 export type WriterMessage =
   | ['start', number, boolean]
+  /** id, whether the unit's work succeeded here. */
   | ['end', number, boolean]
   | ['post', string, SqlValue[] | undefined, string | undefined]
   | ['query' | 'execute', number, string, SqlValue[] | undefined]
@@ -55,6 +56,14 @@ function workerEntry(): { entry: string; tsx?: string } {
   return fromSources ? { entry, tsx: import.meta.resolve('tsx/esm/api') } : { entry };
 }
 
+/** Statements that only read (any other may write). */
+const READ = /^\s*(SELECT|WITH)\b/i;
+
+interface Written {
+  keys: Set<string>;
+  undeclared: boolean;
+}
+
 /** Messages sent in one batch at most. */
 const FLUSH_AT = 32;
 
@@ -79,9 +88,20 @@ export class WriterThread implements GroupWriter {
   private gone: Error | undefined;
   /** The last `seq` and `rkey` given out (nextKey), read from the database at the first. */
   private keys: Record<'seq' | 'rkey', number> | undefined;
+  /** What the unit running here has written: declared keys, and whether anything else. */
+  private current: Written | undefined;
+  private writingKey: string | undefined;
+  /** What units sent but not yet committed wrote: keys (with how many units), and units with undeclared writes. */
+  private readonly inFlight = new Map<string, number>();
+  private undeclaredInFlight = 0;
+  private readonly writtenBy = new Map<number, Written>();
   readonly executor: SqlExecutor;
 
-  constructor(file: string) {
+  /** `committed`: a connection of this thread reading committed data (see committedReader). */
+  constructor(
+    file: string,
+    private readonly committed: SqlExecutor,
+  ) {
     const { port1, port2 } = new MessageChannel();
     this.port = port1;
     this.worker = new Worker(BOOT, { eval: true, workerData: { file, port: port2, signal: this.signal, ...workerEntry() }, transferList: [port2] });
@@ -91,11 +111,58 @@ export class WriterThread implements GroupWriter {
     this.worker.on('error', (error) => this.ended(error));
     this.worker.on('exit', (code) => this.ended(new Error(`The SQLite writer thread exited (code ${code})`)));
     this.executor = {
-      query: (sql, params) => this.call(['query', this.nextId++, sql, params]) as Promise<never[]>,
-      execute: (sql, params) => this.call(['execute', this.nextId++, sql, params]) as Promise<number>,
-      post: (sql, params, lostRace) => this.send(['post', sql, params, lostRace]),
+      query: (sql, params) => {
+        if (!READ.test(sql)) this.wrote();
+        return this.call(['query', this.nextId++, sql, params]) as Promise<never[]>;
+      },
+      execute: (sql, params) => {
+        this.wrote();
+        return this.call(['execute', this.nextId++, sql, params]) as Promise<number>;
+      },
+      post: (sql, params, lostRace) => {
+        this.wrote();
+        this.send(['post', sql, params, lostRace]);
+      },
       nextKey: (key) => this.nextKey(key),
+      committedReader: (keys) => this.committedReader(keys),
+      writing: (key) => (this.writingKey = key),
     };
+  }
+
+  /**
+   * Reads that only writes of `keys` change need not wait for the thread when no such write is
+   * in flight: the data committed is the data. Reads take no lock, and this process is the
+   * database's only writer, so nothing else changes it meanwhile.
+   */
+  private committedReader(keys: readonly string[]): SqlExecutor | undefined {
+    if (this.current?.undeclared || this.undeclaredInFlight > 0) return undefined;
+    for (const key of keys) if (this.inFlight.has(key) || this.current?.keys.has(key)) return undefined;
+    return this.committed;
+  }
+
+  private wrote(): void {
+    if (!this.current) return;
+    if (this.writingKey === undefined) this.current.undeclared = true;
+    else this.current.keys.add(this.writingKey);
+  }
+
+  /** A unit's writes are in flight from its end here until the thread reports its commit. */
+  private inFlightFrom(id: number, written: Written): void {
+    for (const key of written.keys) this.inFlight.set(key, (this.inFlight.get(key) ?? 0) + 1);
+    if (written.undeclared) this.undeclaredInFlight++;
+    this.writtenBy.set(id, written);
+  }
+
+  private committedOf(id: number): void {
+    const written = this.writtenBy.get(id);
+    if (!written) return;
+    this.writtenBy.delete(id);
+    for (const key of written.keys) {
+      const units = this.inFlight.get(key)! - 1;
+      if (units === 0) this.inFlight.delete(key);
+      else this.inFlight.set(key, units);
+    }
+    if (written.undeclared) this.undeclaredInFlight--;
   }
 
   /**
@@ -107,6 +174,8 @@ export class WriterThread implements GroupWriter {
     for (const unit of units) {
       const id = this.nextId++;
       this.send(['start', id, unit.small]);
+      const written: Written = (this.current = { keys: new Set(), undeclared: false });
+      this.writingKey = undefined;
       let ok = true;
       let value: unknown;
       try {
@@ -115,6 +184,10 @@ export class WriterThread implements GroupWriter {
         ok = false;
         value = error;
       }
+      this.current = undefined;
+      this.writingKey = undefined;
+      // A unit that failed here is rolled back: the data committed stays the data.
+      if (ok) this.inFlightFrom(id, written);
       this.send(['end', id, ok]);
       // The thread gets on with this unit's posted rows while the next unit's work runs here.
       this.flush();
@@ -213,6 +286,7 @@ export class WriterThread implements GroupWriter {
     }
     const failed = new Map(notice.failures.map(({ unit, error }) => [unit, fromWire(error)]));
     for (const id of notice.committed) {
+      this.committedOf(id);
       const waiting = this.uncommitted.get(id);
       if (!waiting) continue;
       this.uncommitted.delete(id);

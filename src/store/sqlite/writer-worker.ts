@@ -95,7 +95,8 @@ try {
     const seen = Atomics.load(signal, TO_THREAD);
     const received = receiveMessageOnPort(port);
     if (received) open = run(session, received.message as WriterMessage[]);
-    // Caught up between two units: commit what there is.
+    // Caught up between two units: commit what there is. Callers wait for the commit: a thread
+    // that keeps up commits every unit, one that falls behind commits ever larger groups.
     else if (group && !group.inUnit) commit(session);
     else Atomics.wait(signal, TO_THREAD, seen);
   }
