@@ -1,7 +1,7 @@
 // Conditional references in a transaction (http.html#trules): resolved after the transaction's
 // deletes, creates, updates and reads, so that `Patient?identifier=x` can match a Patient that the
 // same transaction creates (or no longer match one it deletes).
-import type { SearchFilter } from '../search/parse.js';
+import { typesReached } from '../search/types-reached.js';
 import type { FhirRequest, FhirResponse, InteractionContext } from './types.js';
 import { conditionalReferenceTexts, conditionalReferences } from './bundle-conditional.js';
 import { searcher } from './conditional.js';
@@ -63,25 +63,7 @@ function criteriaTypes(ctx: InteractionContext, request: FhirRequest, text: stri
   } catch {
     return types;
   }
-  const walk = (filter: SearchFilter): void => {
-    switch (filter.kind) {
-      case 'param':
-        return;
-      case 'chain':
-        for (const target of filter.targets) {
-          types.add(target.targetType);
-          walk(target.filter);
-        }
-        return;
-      case 'has':
-        types.add(filter.sourceType);
-        return walk(filter.filter);
-      case 'limited':
-        types.add(filter.resourceType);
-        return walk(filter.filter);
-    }
-  };
-  for (const clause of clauses) walk(clause.filter);
+  for (const type of typesReached(clauses).types) types.add(type);
   return types;
 }
 

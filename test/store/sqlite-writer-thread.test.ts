@@ -184,3 +184,34 @@ test('a unit reads a resource that an earlier unit wrote and has not committed t
   assert.deepEqual(await withCode('b'), []);
   await store.close();
 });
+
+test('a search inside a unit finds what earlier units wrote and have not committed, of its type and of the types its chains reach', async () => {
+  const { parseSearch } = await import('../../src/search/parse.js');
+  const store = await openSqliteStore(join(dir, 'in-flight-search'));
+  const write = (resourceType: string, id: string, body: Record<string, unknown>) => ({
+    resourceType,
+    id,
+    versionId: '1',
+    lastUpdated: new Date().toISOString(),
+    deleted: false,
+    method: 'PUT' as const,
+    json: JSON.stringify({ resourceType, id, ...body }),
+  });
+  await store.transaction((tx) => tx.writeVersion('', write('Observation', 'o', { status: 'final', code: { text: 'x' }, subject: { reference: 'Patient/p' } })));
+  const ids = (page: { matches: { id: string }[] }) => page.matches.map((m) => m.id).sort();
+  // A large first unit keeps the thread busy, so the next units' writes are still in flight (not
+  // committed) when the searches run here.
+  const identifier = Array.from({ length: 20000 }, (_, i) => ({ system: 'urn:big', value: `v${i}` }));
+  const [, , , sameType, throughChain, untouched] = await Promise.all([
+    store.transaction((tx) => tx.writeVersion('', write('Basic', 'big', { identifier }))),
+    store.transaction((tx) => tx.writeVersion('', write('Basic', 'b1', { code: { coding: [{ system: 'urn:s', code: 'c' }] } }))),
+    store.transaction((tx) => tx.writeVersion('', write('Patient', 'p', { name: [{ family: 'Inflight' }] }))),
+    store.transaction(async (tx) => ids(await tx.search('', { search: parseSearch([['code', 'urn:s|c']], 'Basic'), count: 10, total: 'none' }))),
+    store.transaction(async (tx) => ids(await tx.search('', { search: parseSearch([['subject:Patient.family', 'Inflight']], 'Observation'), count: 10, total: 'none' }))),
+    store.transaction(async (tx) => ids(await tx.search('', { search: parseSearch([['status', 'final']], 'Observation'), count: 10, total: 'none' }))),
+  ]);
+  assert.deepEqual(sameType, ['b1']);
+  assert.deepEqual(throughChain, ['o']);
+  assert.deepEqual(untouched, ['o']);
+  await store.close();
+});

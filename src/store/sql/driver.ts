@@ -35,8 +35,8 @@ export interface SqlExecutor {
    * their key with `writing`; while a write of no declared key is in flight, there is none.
    */
   committedReader?(keys: readonly string[]): SqlExecutor | undefined;
-  /** Declares the key of the writes that follow (`undefined`: of no key) (see committedReader). */
-  writing?(key: string | undefined): void;
+  /** Declares the keys of the writes that follow (`undefined`: of none) (see committedReader). */
+  writing?(keys: readonly string[] | undefined): void;
 }
 
 /** `code` of the error a unit fails with when a posted statement lost a race (SqlExecutor.post). */

@@ -3,6 +3,7 @@ import type { HistoryPage, HistoryQuery, NewVersion, SearchPage, SearchQuery, St
 import { isLostRace, type Dialect, type SqlDatabase, type SqlExecutor, type SqlValue } from './driver.js';
 import { clearIndex, indexRows, rewriteIndex, writeIndex, writeIndexRows } from './search-index.js';
 import { runSearch } from './search-store.js';
+import { typesReached } from '../../search/types-reached.js';
 import { accessMembers } from '../../search/sql/access.js';
 import { afterCommit, noteWrite } from './statistics.js';
 import type { Resource } from '../../fhir/types.js';
@@ -178,6 +179,13 @@ class SqlTransaction extends SqlReader implements StoreTransaction {
     return this.sql.committedReader?.([key]) ?? this.sql;
   }
 
+  /** On committed data when no write of a type it reads is in flight (a Bundle's conditional references, say). */
+  override search(tenant: string, query: SearchQuery): Promise<SearchPage> {
+    const types = this.sql.committedReader && typesSearched(query);
+    const reader = types && this.sql.committedReader!(types.map((type) => typeKey(tenant, type)));
+    return runSearch(reader ?? this.sql, this.dialect, tenant, query);
+  }
+
   readCurrentForUpdate(tenant: string, resourceType: string, id: string): Promise<StoredVersion | undefined> {
     return this.readCurrentLocked(tenant, resourceType, id);
   }
@@ -200,10 +208,10 @@ class SqlTransaction extends SqlReader implements StoreTransaction {
   async writeVersion(tenant: string, version: NewVersion): Promise<void> {
     const versionNumber = Number(version.versionId);
     if (this.sql.post && this.sql.nextKey) {
-      // Every row written from here on is this resource's (SqlExecutor.writing).
+      // Every row written from here on is this resource's, of its type (SqlExecutor.writing).
       const key = resourceKey(tenant, version.resourceType, version.id);
       const reader = this.readerOf(key);
-      this.sql.writing?.(key);
+      this.sql.writing?.([key, typeKey(tenant, version.resourceType)]);
       try {
         return await (versionNumber === 1 ? this.writeFirstVersion(tenant, version) : this.writeNextVersion(tenant, version, reader));
       } finally {
@@ -334,6 +342,24 @@ function noticingLostRaces(sql: SqlExecutor, noticed: () => void): SqlExecutor {
 /** A resource's identity as a key of SqlExecutor.writing. */
 function resourceKey(tenant: string, resourceType: string, id: string): string {
   return `${tenant}/${resourceType}/${id}`;
+}
+
+/** The key of every write of a type's resources (SqlExecutor.writing). */
+function typeKey(tenant: string, resourceType: string): string {
+  return `${tenant}/${resourceType}`;
+}
+
+/**
+ * The types whose writes can change what a search finds, when they are few enough to know: the
+ * types searched and those its chains and `_has` reach. Not for a system-wide search, one in a
+ * compartment or within an access limit, or with includes (they reach further).
+ */
+function typesSearched(query: SearchQuery): string[] | undefined {
+  const { search } = query;
+  if (search.types.length === 0 || query.compartment || query.limit) return undefined;
+  if (query.includes !== false && (search.include.length > 0 || search.revinclude.length > 0)) return undefined;
+  const reached = typesReached(search.clauses);
+  return reached.limited ? undefined : [...new Set([...search.types, ...reached.types])];
 }
 
 export interface SqlStoreOptions {

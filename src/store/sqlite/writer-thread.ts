@@ -90,7 +90,7 @@ export class WriterThread implements GroupWriter {
   private keys: Record<'seq' | 'rkey', number> | undefined;
   /** What the unit running here has written: declared keys, and whether anything else. */
   private current: Written | undefined;
-  private writingKey: string | undefined;
+  private writingKeys: readonly string[] | undefined;
   /** What units sent but not yet committed wrote: keys (with how many units), and units with undeclared writes. */
   private readonly inFlight = new Map<string, number>();
   private undeclaredInFlight = 0;
@@ -125,7 +125,7 @@ export class WriterThread implements GroupWriter {
       },
       nextKey: (key) => this.nextKey(key),
       committedReader: (keys) => this.committedReader(keys),
-      writing: (key) => (this.writingKey = key),
+      writing: (keys) => (this.writingKeys = keys),
     };
   }
 
@@ -142,8 +142,8 @@ export class WriterThread implements GroupWriter {
 
   private wrote(): void {
     if (!this.current) return;
-    if (this.writingKey === undefined) this.current.undeclared = true;
-    else this.current.keys.add(this.writingKey);
+    if (this.writingKeys === undefined) this.current.undeclared = true;
+    else for (const key of this.writingKeys) this.current.keys.add(key);
   }
 
   /** A unit's writes are in flight from its end here until the thread reports its commit. */
@@ -175,7 +175,7 @@ export class WriterThread implements GroupWriter {
       const id = this.nextId++;
       this.send(['start', id, unit.small]);
       const written: Written = (this.current = { keys: new Set(), undeclared: false });
-      this.writingKey = undefined;
+      this.writingKeys = undefined;
       let ok = true;
       let value: unknown;
       try {
@@ -185,7 +185,7 @@ export class WriterThread implements GroupWriter {
         value = error;
       }
       this.current = undefined;
-      this.writingKey = undefined;
+      this.writingKeys = undefined;
       // A unit that failed here is rolled back: the data committed stays the data.
       if (ok) this.inFlightFrom(id, written);
       this.send(['end', id, ok]);
