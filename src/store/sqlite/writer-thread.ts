@@ -3,13 +3,14 @@ import type { SqlExecutor, SqlValue } from '../sql/driver.js';
 import type { GroupWriter, Unit } from './group-writer.js';
 
 /**
- * The writer connection of a database file on a thread of its own (writer-worker.ts). SQLite's
- * work (B-tree inserts, the WAL, COMMIT) was about half of a write's time in the server's one
- * thread; there it runs beside it: while the writer thread inserts one unit's index rows, the
- * server validates and extracts the next request's. Statements a unit awaits are a message and
- * its answer; index rows are posted and not waited for (WriteSession says what becomes of their
- * errors). Messages go in batches: at the first awaited statement, at the end of each unit, or
- * when the event loop turns.
+ * The writer connection of a database file on a thread of its own (writer-worker.ts), beside the
+ * server's thread instead of inside it: while the writer inserts one unit's rows, the server
+ * validates and extracts the next request's. A written resource's rows are posted, not waited
+ * for (WriteSession says what becomes of their errors); a statement whose answer the unit needs
+ * blocks the server's thread until the writer has answered it, and reads that committed data
+ * can answer (committedReader) do not wait at all. Messages go in batches: at an awaited
+ * statement, at the end of each unit, every 32, or when the event loop turns. The writer commits
+ * whenever it has caught up; each unit is answered once its commit is done.
  */
 
 export type WriterMessage =
