@@ -64,11 +64,11 @@ test('a posted write told it may lose a race fails its unit with LOST_RACE when 
   await db.close();
 });
 
-test('units are answered only once the thread committed them, and a unit failing here takes none of the others', async () => {
+test('units are answered only once the thread committed them (more than it lets wait at once), and a unit failing here takes none of the others', async () => {
   const db = await serving('commits');
   const visible: boolean[] = [];
   const outcomes = await Promise.allSettled(
-    Array.from({ length: 200 }, (_, i) =>
+    Array.from({ length: 600 }, (_, i) =>
       db
         .transaction(async (tx) => {
           tx.post!('INSERT INTO note (text) VALUES (?)', [`n${i}`]);
@@ -81,7 +81,7 @@ test('units are answered only once the thread committed them, and a unit failing
   );
   assert.ok(visible.filter(Boolean).length > 0 && outcomes.every((outcome, i) => outcome.status === 'rejected' || visible[i]));
   const kept = outcomes.flatMap((outcome, i) => (outcome.status === 'fulfilled' ? [`n${i}`] : []));
-  assert.equal(kept.length, 200 - outcomes.filter((_, i) => i % 7 === 3).length);
+  assert.equal(kept.length, 600 - outcomes.filter((_, i) => i % 7 === 3).length);
   assert.deepEqual(await notes(db), kept);
   await db.close();
 });
@@ -213,5 +213,50 @@ test('a search inside a unit finds what earlier units wrote and have not committ
   assert.deepEqual(sameType, ['b1']);
   assert.deepEqual(throughChain, ['o']);
   assert.deepEqual(untouched, ['o']);
+  await store.close();
+});
+
+test('the first key given is past the committed ones even when the unit asking for it has already failed', async () => {
+  const db = await serving('first-key');
+  await db.transaction(async (tx) => {
+    await tx.execute("INSERT INTO resource_version (tenant, type, id, version, last_updated, deleted, method, json) VALUES ('', 'Basic', 'a', 1, '2020-01-01', 0, 'PUT', '{}')");
+  });
+  // Committed before any key was given: the database numbered it (AUTOINCREMENT).
+  await assert.rejects(
+    db.transaction(async (tx) => {
+      tx.post!('INSERT INTO note (text) VALUES (?)', [null]);
+      await tx.query('SELECT 1').catch(() => undefined);
+      return tx.nextKey!('seq');
+    }),
+    /NOT NULL constraint failed/,
+  );
+  assert.equal(await db.transaction(async (tx) => tx.nextKey!('seq')), 3);
+  await db.close();
+});
+
+test('a key seen in a rolled-back rehearsal is not used afterwards', async () => {
+  const { parseSearch } = await import('../../src/search/parse.js');
+  const store = await openSqliteStore(join(dir, 'rehearsal'));
+  const coded = (versionId: string, code: string) => ({
+    resourceType: 'Basic',
+    id: 'r',
+    versionId,
+    lastUpdated: new Date().toISOString(),
+    deleted: false,
+    method: 'PUT' as const,
+    json: JSON.stringify({ resourceType: 'Basic', id: 'r', code: { coding: [{ system: 'urn:s', code }] } }),
+  });
+  await store.transaction(async (tx) => {
+    await tx.tentatively(async () => {
+      await tx.writeVersion('', coded('1', 'rehearsed'));
+      assert.equal((await tx.readCurrent('', 'Basic', 'r'))?.versionId, '1');
+    });
+    await tx.writeVersion('', coded('1', 'first'));
+    await tx.writeVersion('', coded('2', 'second'));
+  });
+  assert.equal((await store.readCurrent('', 'Basic', 'r'))?.versionId, '2');
+  const withCode = async (code: string) => (await store.search('', { search: parseSearch([['code', `urn:s|${code}`]], 'Basic'), count: 10, total: 'none' })).matches.map((m) => m.id);
+  assert.deepEqual(await withCode('second'), ['r']);
+  assert.deepEqual(await withCode('rehearsed'), []);
   await store.close();
 });

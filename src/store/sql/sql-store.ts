@@ -196,6 +196,9 @@ class SqlTransaction extends SqlReader implements StoreTransaction {
     try {
       return await work();
     } finally {
+      // Keys seen or given during the work may belong to rows rolled back. (Should a posted write
+      // of the work have failed, the rollback is refused with its error: the whole unit fails.)
+      this.keys.clear();
       await this.sql.execute(`ROLLBACK TO SAVEPOINT ${savepoint}`);
       await this.sql.execute(`RELEASE SAVEPOINT ${savepoint}`);
     }
@@ -261,6 +264,7 @@ class SqlTransaction extends SqlReader implements StoreTransaction {
     const rows = resource ? indexRows(resource, version.baseUrls ?? [], this.registry) : undefined;
     const seq = this.postVersion(tenant, version);
     const rkey = sql.nextKey('rkey');
+    this.keys.set(resourceKey(tenant, version.resourceType, version.id), rkey);
     this.postNewResource(tenant, version, rkey, seq);
     if (rows) await writeIndexRows(sql, this.dialect, { rkey, tenant, resourceType: version.resourceType }, rows);
   }
@@ -281,7 +285,12 @@ class SqlTransaction extends SqlReader implements StoreTransaction {
       if (resource) await writeIndex(sql, this.dialect, { rkey, tenant, resourceType: version.resourceType }, resource, version.baseUrls ?? [], this.registry);
       return;
     }
-    sql.post('UPDATE resource SET version = ?, seq = ?, last_updated = ?, deleted = ? WHERE rkey = ?', [Number(version.versionId), seq, version.lastUpdated, version.deleted ? 1 : 0, rkey as SqlValue]);
+    // A row that is not there (a key gone stale) fails the unit rather than leaving the index orphaned.
+    sql.post(
+      'UPDATE resource SET version = ?, seq = ?, last_updated = ?, deleted = ? WHERE rkey = ?',
+      [Number(version.versionId), seq, version.lastUpdated, version.deleted ? 1 : 0, rkey as SqlValue],
+      concurrentWrite(version.resourceType, version.id, version.versionId),
+    );
     const target = { rkey, tenant, resourceType: version.resourceType };
     if (resource) await rewriteIndex(sql, this.dialect, target, resource, version.baseUrls ?? [], this.registry, reader);
     else await clearIndex(sql, this.dialect, rkey);

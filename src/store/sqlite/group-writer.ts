@@ -13,9 +13,9 @@ export interface Unit {
 
 /**
  * Runs units of work on the writer connection, wherever that connection is: in this thread
- * (LocalWriter), or on the writer thread (writer-thread.ts). Units run one after another, each
- * in a savepoint of a transaction shared with others (group commit); each is answered once the
- * transaction that holds it has committed.
+ * (LocalWriter), or on the writer thread (writer-thread.ts). Units run one after another, in a
+ * transaction shared with others (group commit), each in a savepoint of its own when there are
+ * several; each is answered once the transaction that holds it has committed.
  */
 export interface GroupWriter {
   /** The executor given to the units' work. */

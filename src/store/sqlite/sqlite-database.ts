@@ -133,9 +133,10 @@ export class SqliteDatabase implements SqlDatabase {
 
   async close(): Promise<void> {
     while (this.draining) await this.draining;
+    // The writer first: units waiting for their commit are answered, and their callers may read.
+    await this.writer.close();
     await this.checkpointer?.stop();
     if (this.reader !== this.local) this.reader.connection.close();
     for (const reader of this.snapshotReaders.splice(0)) reader.connection.close();
-    await this.writer.close();
   }
 }

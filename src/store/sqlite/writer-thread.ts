@@ -1,5 +1,6 @@
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
 import type { SqlExecutor, SqlValue } from '../sql/driver.js';
+import type { SqliteExecutor } from './connection.js';
 import type { GroupWriter, Unit } from './group-writer.js';
 
 /**
@@ -41,14 +42,29 @@ export function toWire(error: unknown): WireError {
   return { message: String(message ?? error), code: typeof code === 'string' ? code : undefined };
 }
 
+/** Slots of the shared signal: messages sent to the thread, answers sent back, the thread's end. */
+export const TO_THREAD = 0;
+export const TO_CALLER = 1;
+export const THREAD_ENDED = 2;
+/** The id of the answer that tells why the thread failed (no statement has it). */
+export const THREAD_FAILED = 0;
+
 /**
  * Starts the worker from dist/ (or, when Kiln runs from its TypeScript sources under tsx, from
  * src/ with tsx registered in the worker): a module URL beside this one.
  */
 const BOOT = `(async () => {
   const { workerData } = await import('node:worker_threads');
-  if (workerData.tsx) (await import(workerData.tsx)).register();
-  await import(workerData.entry);
+  try {
+    if (workerData.tsx) (await import(workerData.tsx)).register();
+    await import(workerData.entry);
+  } catch (error) {
+    // Whatever stopped it (a module that does not load, say), callers blocked on an answer must hear of it.
+    workerData.port.postMessage({ id: ${THREAD_FAILED}, error: { message: 'The SQLite writer thread could not start: ' + (error && error.message) } });
+    Atomics.store(workerData.signal, ${THREAD_ENDED}, 1);
+    Atomics.notify(workerData.signal, ${TO_CALLER});
+    throw error;
+  }
 })();`;
 
 function workerEntry(): { entry: string; tsx?: string } {
@@ -65,15 +81,12 @@ interface Written {
   undeclared: boolean;
 }
 
+/** Units whose work is done here but whose commit is not, at most: then new units wait. */
+const MAX_UNCOMMITTED = 256;
+
 /** Messages sent in one batch at most. */
 const FLUSH_AT = 32;
 
-/** Slots of the shared signal: messages sent to the thread, answers sent back, the thread's end. */
-export const TO_THREAD = 0;
-export const TO_CALLER = 1;
-export const THREAD_ENDED = 2;
-/** The id of the answer that tells why the thread failed (no statement has it). */
-export const THREAD_FAILED = 0;
 
 export class WriterThread implements GroupWriter {
   private readonly worker: Worker;
@@ -85,6 +98,8 @@ export class WriterThread implements GroupWriter {
   /** Units whose work is done here, waiting for the thread to commit them, by id. */
   private readonly uncommitted = new Map<number, { unit: Unit; value: unknown }>();
   private closing: (() => void) | undefined;
+  /** Resolved when a commit notice arrives (run waits for one when too many units are uncommitted). */
+  private caughtUp: (() => void) | undefined;
   /** Why the thread ended, once it has: every unit and statement from then on fails with it. */
   private gone: Error | undefined;
   /** The last `seq` and `rkey` given out (nextKey), read from the database at the first. */
@@ -101,7 +116,7 @@ export class WriterThread implements GroupWriter {
   /** `committed`: a connection of this thread reading committed data (see committedReader). */
   constructor(
     file: string,
-    private readonly committed: SqlExecutor,
+    private readonly committed: SqliteExecutor,
   ) {
     const { port1, port2 } = new MessageChannel();
     this.port = port1;
@@ -173,6 +188,8 @@ export class WriterThread implements GroupWriter {
    */
   async run(units: readonly Unit[]): Promise<void> {
     for (const unit of units) {
+      // A writer that falls behind holds the next units back here rather than in its queue.
+      while (this.uncommitted.size >= MAX_UNCOMMITTED && !this.gone) await new Promise<void>((resolve) => (this.caughtUp = resolve));
       const id = this.nextId++;
       this.send(['start', id, unit.small]);
       const written: Written = (this.current = { keys: new Set(), undeclared: false });
@@ -202,15 +219,17 @@ export class WriterThread implements GroupWriter {
   }
 
   async close(): Promise<void> {
-    if (Atomics.load(this.signal, THREAD_ENDED) !== 0) return;
-    const exited = new Promise((resolve) => this.worker.once('exit', resolve));
-    this.worker.ref();
-    await new Promise<void>((resolve) => {
-      this.closing = resolve;
-      this.send(['close', this.nextId++]);
-      this.flush();
-    });
-    await exited;
+    if (Atomics.load(this.signal, THREAD_ENDED) === 0 && !this.gone) {
+      const exited = new Promise((resolve) => this.worker.once('exit', resolve));
+      this.worker.ref();
+      await new Promise<void>((resolve) => {
+        this.closing = resolve;
+        this.send(['close', this.nextId++]);
+        this.flush();
+      });
+      await exited;
+    }
+    this.port.close();
   }
 
   /**
@@ -220,10 +239,13 @@ export class WriterThread implements GroupWriter {
    */
   private nextKey(key: 'seq' | 'rkey'): number {
     if (!this.keys) {
-      this.keys = { seq: 0, rkey: 0 };
       // AUTOINCREMENT's high-water marks: never below any key ever used, deleted rows' included.
-      const rows = this.callNow(['query', this.nextId++, `SELECT name, seq FROM sqlite_sequence WHERE name IN ('resource_version', 'resource')`, []]) as { name: string; seq: number }[];
-      for (const row of rows) this.keys[row.name === 'resource' ? 'rkey' : 'seq'] = Number(row.seq);
+      // Read from committed data: until the first key is given, every insert that took a number
+      // of its own (before serving) has committed.
+      const rows = this.committed.all<{ name: string; seq: number }>(`SELECT name, seq FROM sqlite_sequence WHERE name IN ('resource_version', 'resource')`);
+      const keys = { seq: 0, rkey: 0 };
+      for (const row of rows) keys[row.name === 'resource' ? 'rkey' : 'seq'] = Number(row.seq);
+      this.keys = keys;
     }
     return ++this.keys[key];
   }
@@ -296,11 +318,14 @@ export class WriterThread implements GroupWriter {
       else waiting.unit.resolve(waiting.value);
     }
     if (this.uncommitted.size === 0) this.worker.unref();
+    this.caughtUp?.();
+    this.caughtUp = undefined;
   }
 
   /** The thread is gone: units waiting for their commit fail (awaited answers see the signal). */
   private ended(error: Error): void {
     this.gone ??= error;
+    this.caughtUp?.();
     for (const { unit } of this.uncommitted.values()) unit.reject(error);
     this.uncommitted.clear();
     this.closing?.();
