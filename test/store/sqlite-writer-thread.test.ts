@@ -22,6 +22,17 @@ async function serving(name: string): Promise<SqliteDatabase> {
   return db;
 }
 
+/** A version of Basic `id` coded `urn:s|code`. */
+const codedBasic = (id: string, versionId: string, code: string) => ({
+  resourceType: 'Basic',
+  id,
+  versionId,
+  lastUpdated: new Date().toISOString(),
+  deleted: false,
+  method: 'PUT' as const,
+  json: JSON.stringify({ resourceType: 'Basic', id, code: { coding: [{ system: 'urn:s', code }] } }),
+});
+
 const notes = async (db: SqliteDatabase) => (await db.query<{ text: string }>('SELECT text FROM note ORDER BY id')).map((row) => row.text);
 
 test('a posted write that fails fails its unit when the unit ends, takes back its other writes, and refuses its later statements', async () => {
@@ -88,15 +99,7 @@ test('units are answered only once the thread committed them (more than it lets 
 
 test('new rows are numbered past every key the database ever gave, across restarts, and none is given twice', async () => {
   const where = join(dir, 'keys');
-  const basic = (id: string, versionId = '1') => ({
-    resourceType: 'Basic',
-    id,
-    versionId,
-    lastUpdated: new Date().toISOString(),
-    deleted: false,
-    method: 'PUT' as const,
-    json: JSON.stringify({ resourceType: 'Basic', id, code: { text: id } }),
-  });
+  const basic = (id: string, versionId = '1') => codedBasic(id, versionId, id);
   // Before serving, rows are numbered by the database (AUTOINCREMENT), as by an older release.
   let store = await openSqliteStore(where);
   await store.close();
@@ -156,15 +159,7 @@ test('when the thread cannot open the database, writes fail with its reason inst
 test('a unit reads a resource that an earlier unit wrote and has not committed through the thread, and rewrites its index against those rows', async () => {
   const { parseSearch } = await import('../../src/search/parse.js');
   const store = await openSqliteStore(join(dir, 'in-flight'));
-  const coded = (versionId: string, code: string) => ({
-    resourceType: 'Basic',
-    id: 'x',
-    versionId,
-    lastUpdated: new Date().toISOString(),
-    deleted: false,
-    method: 'PUT' as const,
-    json: JSON.stringify({ resourceType: 'Basic', id: 'x', code: { coding: [{ system: 'urn:s', code }] } }),
-  });
+  const coded = (versionId: string, code: string) => codedBasic('x', versionId, code);
   await store.transaction((tx) => tx.writeVersion('', coded('1', 'a')));
   const attempts = [0, 0];
   const recode = (unit: number, code: string) =>
@@ -237,15 +232,7 @@ test('the first key given is past the committed ones even when the unit asking f
 test('a key seen in a rolled-back rehearsal is not used afterwards', async () => {
   const { parseSearch } = await import('../../src/search/parse.js');
   const store = await openSqliteStore(join(dir, 'rehearsal'));
-  const coded = (versionId: string, code: string) => ({
-    resourceType: 'Basic',
-    id: 'r',
-    versionId,
-    lastUpdated: new Date().toISOString(),
-    deleted: false,
-    method: 'PUT' as const,
-    json: JSON.stringify({ resourceType: 'Basic', id: 'r', code: { coding: [{ system: 'urn:s', code }] } }),
-  });
+  const coded = (versionId: string, code: string) => codedBasic('r', versionId, code);
   await store.transaction(async (tx) => {
     await tx.tentatively(async () => {
       await tx.writeVersion('', coded('1', 'rehearsed'));
