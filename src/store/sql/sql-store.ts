@@ -213,10 +213,11 @@ class SqlTransaction extends SqlReader implements StoreTransaction {
     if (this.sql.post && this.sql.nextKey) {
       // Every row written from here on is this resource's, of its type (SqlExecutor.writing).
       const key = resourceKey(tenant, version.resourceType, version.id);
-      const reader = this.readerOf(key);
+      // Where the rows before this write are read: chosen before the write makes them in flight.
+      const reader = versionNumber === 1 ? undefined : this.readerOf(key);
       this.sql.writing?.([key, typeKey(tenant, version.resourceType)]);
       try {
-        return await (versionNumber === 1 ? this.writeFirstVersion(tenant, version) : this.writeNextVersion(tenant, version, reader));
+        return await (reader ? this.writeNextVersion(tenant, version, reader) : this.writeFirstVersion(tenant, version));
       } finally {
         this.sql.writing?.(undefined);
       }

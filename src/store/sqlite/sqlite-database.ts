@@ -122,13 +122,9 @@ export class SqliteDatabase implements SqlDatabase {
 
   private async drain(): Promise<void> {
     while (this.pending.length > 0) {
-      await this.runGroup(this.pending.splice(0, MAX_GROUP));
+      await this.writer.run(this.pending.splice(0, MAX_GROUP), this.serving);
     }
     this.draining = undefined;
-  }
-
-  private runGroup(group: Unit[]): Promise<void> {
-    return this.writer.run(group, this.serving);
   }
 
   async close(): Promise<void> {
