@@ -25,6 +25,7 @@ export const postgresDialect: Dialect = {
   probeFence: ' OFFSET 0',
   listsChainTargets: false,
   listed: (column, list) => sql`${raw(column)} = ANY(ARRAY(${list}))`,
+  insertMany: 'INSERT INTO',
   isUniqueViolation: (error) => sqlState(error) === '23505',
   // serialization_failure, deadlock_detected: PostgreSQL rolled the transaction back, and
   // running it again from the start may succeed.

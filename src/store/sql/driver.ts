@@ -127,6 +127,13 @@ export interface Dialect {
    * list for every row when its statistics are missing or stale.
    */
   listed(column: string, list: Sql): Sql;
+  /**
+   * How an INSERT of many index rows begins. SQLite's `INSERT OR FAIL`: a plain multi-row INSERT
+   * journals every page it changes to a statement journal, so that a failure part-way can undo
+   * the statement alone; a failed index write fails its whole unit of work anyway, and the
+   * journal was ~30% of the writer's time in a bulk load.
+   */
+  readonly insertMany: string;
   /** Whether an error is a unique-constraint violation. */
   isUniqueViolation(error: unknown): boolean;
   /** Whether an error means "the transaction lost a race; running it again may succeed". */

@@ -128,7 +128,7 @@ async function reindexBatch(
       for (const row of wanted.get(rkey) ?? []) inserts.push([rkey, r.tenant, r.type, ...row]);
       changed.add(rkey);
     }
-    await insertRows(tx, kind, inserts);
+    await insertRows(tx, dialect, kind, inserts);
   }
   // Full-text rows depend on the resource alone: rewritten, not compared (the index cannot be read back).
   if (options.fullText) {

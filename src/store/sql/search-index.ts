@@ -39,7 +39,7 @@ export function indexRows(resource: Resource, baseUrls: readonly string[], regis
 /** Writes a new resource's extracted rows. */
 export async function writeIndexRows(sql: SqlExecutor, dialect: Dialect, target: IndexTarget, rows: IndexRows): Promise<void> {
   for (const [kind, values] of tableValues(rows)) {
-    if (values.length > 0) await insertRows(sql, kind, values.map((row) => [target.rkey as SqlValue, target.tenant, target.resourceType, ...row]));
+    if (values.length > 0) await insertRows(sql, dialect, kind, values.map((row) => [target.rkey as SqlValue, target.tenant, target.resourceType, ...row]));
   }
   if (rows.text.length > 0) await dialect.fullText.insert(sql, fullTextRows(target, rows));
 }
@@ -65,7 +65,7 @@ export async function rewriteIndex(
     const stored = storedByTable.get(kind);
     if (sameRows(stored, fresh)) continue;
     if (stored) await write(sql, `DELETE FROM ${INDEX_TABLES[kind].name} WHERE rkey = ?`, [target.rkey as SqlValue]);
-    if (fresh.length > 0) await insertRows(sql, kind, fresh.map((row) => [target.rkey as SqlValue, target.tenant, target.resourceType, ...row]));
+    if (fresh.length > 0) await insertRows(sql, dialect, kind, fresh.map((row) => [target.rkey as SqlValue, target.tenant, target.resourceType, ...row]));
   }
   // Full-text rows cannot be read back: always replaced.
   await dialect.fullText.remove(sql, [target.rkey]);
@@ -92,7 +92,7 @@ export function tableValues(rows: IndexRows): [IndexTableName, SqlValue[][]][] {
 }
 
 /** Inserts rows of `kind`, each `[rkey, tenant, type, param, …value columns]`, several per statement. */
-export async function insertRows(sql: SqlExecutor, kind: IndexTableName, rows: readonly SqlValue[][]): Promise<void> {
+export async function insertRows(sql: SqlExecutor, dialect: Dialect, kind: IndexTableName, rows: readonly SqlValue[][]): Promise<void> {
   const table = INDEX_TABLES[kind];
   const width = 4 + table.columns.length;
   const columns = `rkey, tenant, type, param, ${table.columns.map(([name]) => name).join(', ')}`;
@@ -101,7 +101,7 @@ export async function insertRows(sql: SqlExecutor, kind: IndexTableName, rows: r
     const chunk = rows.slice(start, start + ROWS_PER_INSERT);
     const params: SqlValue[] = [];
     for (const row of chunk) for (const value of row) params.push(withoutNul(value));
-    await write(sql, `INSERT INTO ${table.name} (${columns}) VALUES ${new Array(chunk.length).fill(tuple).join(', ')}`, params);
+    await write(sql, `${dialect.insertMany} ${table.name} (${columns}) VALUES ${new Array(chunk.length).fill(tuple).join(', ')}`, params);
   }
 }
 

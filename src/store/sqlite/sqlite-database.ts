@@ -20,6 +20,7 @@ export const sqliteDialect: Dialect = {
   probeFence: '',
   listsChainTargets: true,
   listed: (column, list) => sql`${raw(column)} IN (${list})`,
+  insertMany: 'INSERT OR FAIL INTO',
   isUniqueViolation: (error) => (error as { code?: string }).code?.startsWith('SQLITE_CONSTRAINT') ?? false,
   isRetryable: (error) => (error as { code?: string }).code === 'SQLITE_BUSY',
 };
