@@ -13,7 +13,7 @@ export function defaultConfig(): KilnConfig {
     host: '127.0.0.1',
     dataDir: './data',
     fhirVersion: '4.0.1',
-    database: { poolSize: 10, statementTimeoutMs: 30_000 },
+    database: { poolSize: 10, statementTimeoutMs: 30_000, readCacheMb: 32 },
     limits: {
       maxBodyBytes: 16 * 1024 * 1024,
       maxBatchEntries: 1000,
@@ -81,6 +81,7 @@ export const settings = [
   { flag: 'database', env: 'KILN_DATABASE_URL', help: 'PostgreSQL URL (postgres://user@host:5432/db); embedded SQLite when unset', set: (v: string) => ({ databaseUrl: v }) },
   { flag: 'db-pool-size', env: 'KILN_DB_POOL_SIZE', help: 'PostgreSQL connection pool size (default 10)', set: (v: string) => ({ database: { poolSize: integer('db-pool-size', v) } }) },
   { flag: 'db-statement-timeout', env: 'KILN_DB_STATEMENT_TIMEOUT_MS', help: 'PostgreSQL statement timeout in ms (default 30000; 0 = none)', set: (v: string) => ({ database: { statementTimeoutMs: integer('db-statement-timeout', v) } }) },
+  { flag: 'read-cache-mb', env: 'KILN_READ_CACHE_MB', help: 'SQLite: MB of current versions cached for reads (default 32; 0 = none)', set: (v: string) => ({ database: { readCacheMb: integer('read-cache-mb', v) } }) },
   { flag: 'max-body-bytes', env: 'KILN_MAX_BODY_BYTES', help: 'largest request body in bytes (default 16 MB)', set: (v: string) => ({ limits: { maxBodyBytes: integer('max-body-bytes', v) } }) },
   { flag: 'max-batch-entries', env: 'KILN_MAX_BATCH_ENTRIES', help: 'most entries in a batch Bundle (default 1000)', set: (v: string) => ({ limits: { maxBatchEntries: integer('max-batch-entries', v) } }) },
   { flag: 'max-transaction-entries', env: 'KILN_MAX_TRANSACTION_ENTRIES', help: 'most entries in a transaction Bundle (default 1000)', set: (v: string) => ({ limits: { maxTransactionEntries: integer('max-transaction-entries', v) } }) },

@@ -20,6 +20,8 @@ export interface KilnConfig {
     poolSize: number;
     /** PostgreSQL statement timeout in milliseconds (0 = none). */
     statementTimeoutMs: number;
+    /** SQLite: MB of current versions kept in memory for reads (0 = none); see docs/operations.md. */
+    readCacheMb: number;
   };
   limits: {
     /** Largest accepted request body, in bytes. */

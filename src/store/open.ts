@@ -8,5 +8,5 @@ export async function openStore(config: KilnConfig): Promise<SqlStore> {
     const { openPostgresStore } = await import('./postgres/index.js');
     return openPostgresStore(config.databaseUrl, config.database);
   }
-  return openSqliteStore(config.dataDir);
+  return openSqliteStore(config.dataDir, { readCacheBytes: config.database.readCacheMb * 1024 * 1024 });
 }

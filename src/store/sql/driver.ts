@@ -1,6 +1,7 @@
 import type { Sql } from '../../search/sql/fragment.js';
 import type { FullTextIndex } from './full-text.js';
 import type { TransactionOptions } from '../types.js';
+import type { CommittedCache } from './committed-cache.js';
 
 /**
  * The seam between the shared SQL store and a database engine. A backend folder (store/sqlite,
@@ -72,6 +73,13 @@ export interface SqlDatabase extends SqlExecutor {
    * serialised anyway (SQLite), `work` just runs on this database.
    */
   exclusive<T>(key: string, work: (db: SqlDatabase) => Promise<T>): Promise<T>;
+  /**
+   * Where this process learns of every commit to the database as it happens (SQLite's writer
+   * thread: the database's only writer), a cache of current versions that commits keep true; the
+   * store reads through it outside transactions. Absent where other processes may write
+   * (PostgreSQL) or commits are not reported (SQLite in memory, before serving).
+   */
+  readonly committedCache?: CommittedCache;
   close(): Promise<void>;
 }
 

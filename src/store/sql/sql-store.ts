@@ -422,6 +422,19 @@ export class SqlStore extends SqlReader implements Store {
     }
   }
 
+  /** Through the database's cache of committed versions where it has one (SqlDatabase.committedCache). */
+  override async readCurrent(tenant: string, resourceType: string, id: string): Promise<StoredVersion | undefined> {
+    const cache = this.db.committedCache;
+    if (!cache) return super.readCurrent(tenant, resourceType, id);
+    const key = resourceKey(tenant, resourceType, id);
+    const cached = cache.get(key);
+    if (cached) return cached;
+    const clock = cache.clock;
+    const version = await super.readCurrent(tenant, resourceType, id);
+    if (version) cache.keep(key, version, clock);
+    return version;
+  }
+
   /** Runs read-only `work` on one consistent snapshot of the store (SqlDatabase.snapshot). */
   snapshot<T>(work: (reader: StoreReader) => Promise<T>): Promise<T> {
     return this.db.snapshot((sql) => work(new SqlReader(sql, this.db.dialect)));

@@ -1,5 +1,6 @@
 import type { Dialect, SqlDatabase, SqlExecutor, SqlValue } from '../sql/driver.js';
 import type { TransactionOptions } from '../types.js';
+import { CommittedCache } from '../sql/committed-cache.js';
 import { BackgroundCheckpointer } from './checkpointer.js';
 import { openConnection, SqliteExecutor } from './connection.js';
 import { sqliteFullText } from './full-text.js';
@@ -27,6 +28,9 @@ export const sqliteDialect: Dialect = {
 
 /** Snapshots rarely overlap (SQLite answers in this one thread): a few idle connections suffice. */
 const MAX_IDLE_SNAPSHOT_READERS = 2;
+
+/** The cache of current versions read (SqlDatabase.committedCache), by default. */
+export const DEFAULT_READ_CACHE_BYTES = 32 * 1024 * 1024;
 
 /** Most units of work committed together (group commit). */
 const MAX_GROUP = 64;
@@ -57,10 +61,19 @@ export class SqliteDatabase implements SqlDatabase {
   /** Read-only connections for snapshots, idle ones kept for the next (see snapshot). */
   private readonly snapshotReaders: SqliteExecutor[] = [];
 
+  /** Kept once the writer thread reports commits (see committedCache). */
+  private readonly cache: CommittedCache | undefined;
+
+  /**
+   * `writerThread: false` keeps the writer in this thread (tests); `readCacheBytes` bounds the
+   * cache of current versions (0: none).
+   */
   constructor(
     private readonly file: string,
-    private readonly options: { writerThread?: boolean } = {},
+    private readonly options: { writerThread?: boolean; readCacheBytes?: number } = {},
   ) {
+    const cacheBytes = options.readCacheBytes ?? DEFAULT_READ_CACHE_BYTES;
+    this.cache = cacheBytes > 0 ? new CommittedCache(cacheBytes) : undefined;
     this.local = new SqliteExecutor(openConnection(file, false));
     this.writer = new LocalWriter(this.local);
     this.reader = this.local;
@@ -77,10 +90,15 @@ export class SqliteDatabase implements SqlDatabase {
       if (this.options.writerThread !== false) {
         this.local!.connection.close();
         this.local = undefined;
-        this.writer = new WriterThread(this.file, this.reader);
+        this.writer = new WriterThread(this.file, this.reader, this.cache);
       }
     }
     this.serving = true;
+  }
+
+  /** Only with the writer thread: it reports every commit as it happens, and this process is the only writer. */
+  get committedCache(): CommittedCache | undefined {
+    return this.writer instanceof WriterThread ? this.cache : undefined;
   }
 
   query<Row>(sql: string, params?: SqlValue[]): Promise<Row[]> {

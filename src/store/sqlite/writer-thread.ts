@@ -1,4 +1,5 @@
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
+import type { CommittedCache } from '../sql/committed-cache.js';
 import type { SqlExecutor, SqlValue } from '../sql/driver.js';
 import type { SqliteExecutor } from './connection.js';
 import type { GroupWriter, Unit } from './group-writer.js';
@@ -113,10 +114,14 @@ export class WriterThread implements GroupWriter {
   private readonly writtenBy = new Map<number, Written>();
   readonly executor: SqlExecutor;
 
-  /** `committed`: a connection of this thread reading committed data (see committedReader). */
+  /**
+   * `committed`: a connection of this thread reading committed data (see committedReader).
+   * `cache`: told of each unit's commit before the unit's caller is answered.
+   */
   constructor(
     file: string,
     private readonly committed: SqliteExecutor,
+    private readonly cache?: CommittedCache,
   ) {
     const { port1, port2 } = new MessageChannel();
     this.port = port1;
@@ -173,6 +178,7 @@ export class WriterThread implements GroupWriter {
     const written = this.writtenBy.get(id);
     if (!written) return;
     this.writtenBy.delete(id);
+    this.cache?.committed(written.undeclared ? undefined : written.keys);
     for (const key of written.keys) {
       const units = this.inFlight.get(key)! - 1;
       if (units === 0) this.inFlight.delete(key);
@@ -325,6 +331,7 @@ export class WriterThread implements GroupWriter {
   /** The thread is gone: units waiting for their commit fail (awaited answers see the signal). */
   private ended(error: Error): void {
     this.gone ??= error;
+    this.cache?.committed(undefined);
     this.caughtUp?.();
     for (const { unit } of this.uncommitted.values()) unit.reject(error);
     this.uncommitted.clear();
