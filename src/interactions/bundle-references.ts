@@ -1,6 +1,7 @@
 // Conditional references in a transaction (http.html#trules): resolved after the transaction's
 // deletes, creates, updates and reads, so that `Patient?identifier=x` can match a Patient that the
 // same transaction creates (or no longer match one it deletes).
+import { cloneJson } from '../fhir/clone.js';
 import { typesReached } from '../search/types-reached.js';
 import type { FhirRequest, FhirResponse, InteractionContext } from './types.js';
 import { conditionalReferenceTexts, conditionalReferences } from './bundle-conditional.js';
@@ -72,5 +73,5 @@ function rehearsal(ctx: InteractionContext): InteractionContext {
 }
 
 function copyOf(request: FhirRequest): FhirRequest {
-  return { ...request, query: [...request.query], headers: { ...request.headers }, body: request.body === undefined ? undefined : structuredClone(request.body) };
+  return { ...request, query: [...request.query], headers: { ...request.headers }, body: cloneJson(request.body) };
 }

@@ -1,5 +1,6 @@
 // batch and transaction: https://hl7.org/fhir/R4/http.html#transaction
 import { FhirError, invalid, tooLarge } from '../fhir/errors.js';
+import { cloneJson } from '../fhir/clone.js';
 import { outcomeForError } from '../fhir/operation-outcome.js';
 import type { Bundle, BundleEntry } from '../fhir/types.js';
 import { bundleJson, type EntryText } from './bundle-json.js';
@@ -75,7 +76,7 @@ async function transaction(ctx: InteractionContext, outer: FhirRequest, entries:
   await ctx.store.transaction(async (tx) => {
     const txCtx: InteractionContext = { ...ctx, tx };
     // Bodies are rewritten in place: work on copies, so that a transaction run again starts afresh.
-    const requests = entries.map((entry, index) => entryRequest(entry.resource ? { ...entry, resource: structuredClone(entry.resource) } : entry, index, outer));
+    const requests = entries.map((entry, index) => entryRequest(entry.resource ? { ...entry, resource: cloneJson(entry.resource) } : entry, index, outer));
     // Conditional creates and URLs are resolved before any write (http.html#trules).
     const { assignedIds, identities, answered } = await resolveEntries(txCtx, requests, entries, entryFailure);
     rewriteAll(requests, identities);
@@ -129,7 +130,8 @@ function rewriteReferences(node: unknown, identities: Map<string, string>): void
     return;
   }
   const record = node as Record<string, unknown>;
-  for (const [key, value] of Object.entries(record)) {
+  for (const key in record) {
+    const value = record[key];
     if (typeof value === 'string') {
       record[key] = key === 'div' ? rewriteNarrativeLinks(value, identities) : rewriteLink(value, identities);
     } else if (typeof value === 'object') {

@@ -22,3 +22,8 @@ test('each id sorts after the one before, within a millisecond and past 4,096 of
   const later = timeOrderedUuid(at + 1);
   assert.ok(later > ids[ids.length - 1], 'a clock that lags behind borrowed milliseconds does not go back');
 });
+
+test('the random part differs from id to id, past the random bytes drawn ahead at once', () => {
+  const randomParts = Array.from({ length: 3_000 }, () => timeOrderedUuid().replace(/-/g, '').slice(16));
+  assert.equal(new Set(randomParts).size, randomParts.length);
+});

@@ -19,7 +19,10 @@ export type WriterMessage =
   | ['start', number, boolean]
   /** id, whether the unit's work succeeded here. */
   | ['end', number, boolean]
-  | ['post', string, SqlValue[] | undefined, string | undefined]
+  /** A statement's text, or the number `name` gave it. */
+  | ['post', string | number, SqlValue[] | undefined, string | undefined]
+  /** From now on, `number` stands for this statement text in posts. */
+  | ['name', number, string]
   | ['query' | 'execute', number, string, SqlValue[] | undefined]
   | ['close', number];
 
@@ -85,6 +88,9 @@ interface Written {
 /** Units whose work is done here but whose commit is not, at most: then new units wait. */
 const MAX_UNCOMMITTED = 256;
 
+/** Statement texts given numbers at most (posts of others send their text). */
+const MAX_NAMED = 4096;
+
 /** Messages sent in one batch at most. */
 const FLUSH_AT = 32;
 
@@ -112,6 +118,8 @@ export class WriterThread implements GroupWriter {
   private readonly inFlight = new Map<string, number>();
   private undeclaredInFlight = 0;
   private readonly writtenBy = new Map<number, Written>();
+  /** Numbers standing for statement texts posted before (the thread keeps the same list). */
+  private readonly named = new Map<string, number>();
   readonly executor: SqlExecutor;
 
   /**
@@ -142,7 +150,7 @@ export class WriterThread implements GroupWriter {
       },
       post: (sql, params, lostRace) => {
         this.wrote();
-        this.send(['post', sql, params, lostRace]);
+        this.send(['post', this.statementName(sql), params, lostRace]);
       },
       nextKey: (key) => this.nextKey(key),
       committedReader: (keys) => this.committedReader(keys),
@@ -254,6 +262,18 @@ export class WriterThread implements GroupWriter {
       this.keys = keys;
     }
     return ++this.keys[key];
+  }
+
+  /** A number for a statement text posted often (index inserts: kilobytes of text each), sent once. */
+  private statementName(sql: string): string | number {
+    let name = this.named.get(sql);
+    if (name === undefined) {
+      if (this.named.size >= MAX_NAMED) return sql;
+      name = this.named.size;
+      this.named.set(sql, name);
+      this.send(['name', name, sql]);
+    }
+    return name;
   }
 
   private send(message: WriterMessage): void {

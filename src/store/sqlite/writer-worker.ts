@@ -15,6 +15,9 @@ const MAX_GROUP = 64;
 
 const { file, port, signal } = workerData as { file: string; port: MessagePort; signal: Int32Array };
 
+/** Statement texts by the number the server's thread gave them (WriterMessage 'name'). */
+const named: string[] = [];
+
 /** The transaction in progress: its units' ids in order, whether one is running, its journal mode. */
 let group: { ids: number[]; inUnit: boolean; small: boolean } | undefined;
 
@@ -70,8 +73,11 @@ function run(session: WriteSession, messages: WriterMessage[]): boolean {
         group!.inUnit = false;
         if (group!.ids.length >= MAX_GROUP) commit(session);
         break;
+      case 'name':
+        named[message[1]] = message[2];
+        break;
       case 'post':
-        session.post(message[1], message[2], message[3]);
+        session.post(typeof message[1] === 'number' ? named[message[1]] : message[1], message[2], message[3]);
         break;
       case 'query':
         answer(message[1], () => session.query(message[2], message[3]));
