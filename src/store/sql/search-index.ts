@@ -93,16 +93,29 @@ export function tableValues(rows: IndexRows): [IndexTableName, SqlValue[][]][] {
 
 /** Inserts rows of `kind`, each `[rkey, tenant, type, param, …value columns]`, several per statement. */
 export async function insertRows(sql: SqlExecutor, dialect: Dialect, kind: IndexTableName, rows: readonly SqlValue[][]): Promise<void> {
-  const table = INDEX_TABLES[kind];
-  const width = 4 + table.columns.length;
-  const columns = `rkey, tenant, type, param, ${table.columns.map(([name]) => name).join(', ')}`;
-  const tuple = `(${new Array(width).fill('?').join(', ')})`;
   for (let start = 0; start < rows.length; start += ROWS_PER_INSERT) {
     const chunk = rows.slice(start, start + ROWS_PER_INSERT);
     const params: SqlValue[] = [];
     for (const row of chunk) for (const value of row) params.push(withoutNul(value));
-    await write(sql, `${dialect.insertMany} ${table.name} (${columns}) VALUES ${new Array(chunk.length).fill(tuple).join(', ')}`, params);
+    await write(sql, insertStatement(dialect, kind, chunk.length), params);
   }
+}
+
+/** Statement texts by dialect, table and number of rows: built once, and the same string each time (cheap to look up). */
+const insertStatements = new Map<string, string[]>();
+
+function insertStatement(dialect: Dialect, kind: IndexTableName, rowCount: number): string {
+  const key = `${dialect.name} ${kind}`;
+  let byCount = insertStatements.get(key);
+  if (!byCount) insertStatements.set(key, (byCount = []));
+  let statement = byCount[rowCount];
+  if (statement === undefined) {
+    const table = INDEX_TABLES[kind];
+    const columns = `rkey, tenant, type, param, ${table.columns.map(([name]) => name).join(', ')}`;
+    const tuple = `(${new Array(4 + table.columns.length).fill('?').join(', ')})`;
+    statement = byCount[rowCount] = `${dialect.insertMany} ${table.name} (${columns}) VALUES ${new Array(rowCount).fill(tuple).join(', ')}`;
+  }
+  return statement;
 }
 
 /** Beyond any searched number: the open end of a Range. */
