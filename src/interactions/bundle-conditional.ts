@@ -103,8 +103,13 @@ function conditionalQueryOf(text: string): [string, string][] {
  * resource it matches: none or several fail the request (412). `cache` carries answers across
  * calls (a batch resolves entry by entry).
  */
-export async function conditionalReferences(store: Searcher, request: FhirRequest, bodies: unknown[], cache = new Map<string, string>()): Promise<Map<string, string>> {
-  const texts = conditionalReferenceTexts(bodies);
+export async function conditionalReferences(
+  store: Searcher,
+  request: FhirRequest,
+  bodies: unknown[],
+  cache = new Map<string, string>(),
+  texts: ReadonlySet<string> = conditionalReferenceTexts(bodies),
+): Promise<Map<string, string>> {
   const resolved = new Map<string, string>();
   for (const text of texts) {
     let identity = cache.get(text);
@@ -133,7 +138,9 @@ function collect(node: unknown, out: Set<string>): void {
     for (const item of node) collect(item, out);
     return;
   }
-  for (const [key, value] of Object.entries(node)) {
+  const record = node as Record<string, unknown>;
+  for (const key in record) {
+    const value = record[key];
     if (key === 'reference' && typeof value === 'string') {
       if (parseConditionalReference(value)) out.add(value);
     } else if (typeof value === 'object') collect(value, out);

@@ -31,10 +31,10 @@ export async function transactionReferences(ctx: InteractionContext, outer: Fhir
   if (texts.size === 0) return new Map();
   const written = writtenTypes(ctx, requests, answered);
   const reached = [...texts].flatMap((text) => [...criteriaTypes(ctx, outer, text)]);
-  if (!reached.some((type) => written.has(type))) return conditionalReferences(searcher(ctx, tx), outer, bodies);
+  if (!reached.some((type) => written.has(type))) return conditionalReferences(searcher(ctx, tx), outer, bodies, undefined, texts);
   return tx.tentatively(async () => {
     await run(rehearsal(ctx), requests.map(copyOf));
-    return conditionalReferences(searcher(ctx, tx), outer, bodies);
+    return conditionalReferences(searcher(ctx, tx), outer, bodies, undefined, texts);
   });
 }
 

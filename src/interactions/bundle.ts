@@ -55,8 +55,7 @@ async function batch(ctx: InteractionContext, outer: FhirRequest, entries: Bundl
     try {
       const request = entryRequest(entry, index, outer);
       if (request.body && typeof request.body === 'object') {
-        const resolved = await conditionalReferences(searcher(ctx, ctx.store), request, [request.body], references);
-        if (resolved.size > 0) rewriteReferences(request.body, resolved);
+        rewriteAll([request], await conditionalReferences(searcher(ctx, ctx.store), request, [request.body], references));
       }
       results.push(responseEntry(await route(ctx, request), outer.baseUrl));
     } catch (error) {
@@ -111,44 +110,55 @@ async function runEntries(ctx: InteractionContext, requests: FhirRequest[], orde
 
 function rewriteAll(requests: FhirRequest[], identities: Map<string, string>): void {
   if (identities.size === 0) return;
+  const links: Links = { identities, lengths: new Set([...identities.keys()].map((link) => link.length)) };
   for (const request of requests) {
-    if (request.body && typeof request.body === 'object') rewriteReferences(request.body, identities);
+    if (request.body && typeof request.body === 'object') rewriteReferences(request.body, links);
   }
+}
+
+/** The links to rewrite, and their lengths: most strings of a resource have none of them (a cheap test). */
+interface Links {
+  identities: Map<string, string>;
+  lengths: Set<number>;
 }
 
 /**
  * Rewrites links to entries' fullUrls (urn:uuid: or absolute) to the identities the entries got:
  * in references, in uri-like elements, and in narrative links (http.html#trules).
  */
-function rewriteReferences(node: unknown, identities: Map<string, string>): void {
+function rewriteReferences(node: unknown, links: Links): void {
   if (node === null || typeof node !== 'object') return;
   if (Array.isArray(node)) {
-    node.forEach((item, index) => {
-      if (typeof item === 'string') node[index] = rewriteLink(item, identities);
-      else rewriteReferences(item, identities);
-    });
+    for (let index = 0; index < node.length; index++) {
+      const item: unknown = node[index];
+      if (typeof item === 'string') {
+        const rewritten = rewriteLink(item, links);
+        if (rewritten !== item) node[index] = rewritten;
+      } else rewriteReferences(item, links);
+    }
     return;
   }
   const record = node as Record<string, unknown>;
   for (const key in record) {
     const value = record[key];
     if (typeof value === 'string') {
-      record[key] = key === 'div' ? rewriteNarrativeLinks(value, identities) : rewriteLink(value, identities);
+      const rewritten = key === 'div' ? rewriteNarrativeLinks(value, links.identities) : rewriteLink(value, links);
+      if (rewritten !== value) record[key] = rewritten;
     } else if (typeof value === 'object') {
-      rewriteReferences(value, identities);
+      rewriteReferences(value, links);
     }
   }
 }
 
-function rewriteLink(value: string, identities: Map<string, string>): string {
-  if (identities.size === 0) return value;
+function rewriteLink(value: string, links: Links): string {
   const hash = value.indexOf('#');
-  const target = identities.get(hash > 0 ? value.slice(0, hash) : value);
+  const base = hash > 0 ? hash : value.length;
+  if (!links.lengths.has(base)) return value;
+  const target = links.identities.get(hash > 0 ? value.slice(0, hash) : value);
   return target ? (hash > 0 ? target + value.slice(hash) : target) : value;
 }
 
 function rewriteNarrativeLinks(div: string, identities: Map<string, string>): string {
-  if (identities.size === 0) return div;
   return div.replace(/(href|src)="([^"]*)"/g, (whole, attribute: string, link: string) => {
     const target = identities.get(link);
     return target ? `${attribute}="${target}"` : whole;
