@@ -8,5 +8,7 @@ export async function openStore(config: KilnConfig): Promise<SqlStore> {
     const { openPostgresStore } = await import('./postgres/index.js');
     return openPostgresStore(config.databaseUrl, config.database);
   }
-  return openSqliteStore(config.dataDir, { readCacheBytes: config.database.readCacheMb * 1024 * 1024 });
+  // A configuration built by hand may lack readCacheMb: the SQLite default then.
+  const readCacheMb = config.database.readCacheMb;
+  return openSqliteStore(config.dataDir, Number.isFinite(readCacheMb) ? { readCacheBytes: readCacheMb * 1024 * 1024 } : {});
 }

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import Database from 'better-sqlite3';
+import { openConnection } from '../../src/store/sqlite/connection.js';
 import { openSqliteStore, SQLITE_FILE_NAME } from '../../src/store/sqlite/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'kiln-connection-'));
@@ -42,4 +43,18 @@ test('a new database gets 8 KiB pages; one made with other pages keeps them and 
   assert.equal((await reopened.readCurrent('', 'Basic', 'b'))?.versionId, '1');
   await reopened.close();
   assert.equal(pageSize(join(older, SQLITE_FILE_NAME)), 4096);
+});
+
+test('the writer checkpoints by itself at ~40 MB of WAL, whatever the page size', () => {
+  for (const size of [8192, 4096]) {
+    const file = join(dir, `checkpoint-${size}.sqlite`);
+    const made = new Database(file);
+    made.pragma(`page_size = ${size}`);
+    made.exec('CREATE TABLE t (x)');
+    made.close();
+    const connection = openConnection(file, false);
+    const pages = connection.pragma('wal_autocheckpoint', { simple: true }) as number;
+    connection.close();
+    assert.equal(pages * size, 40 * 1024 * 1024, `page size ${size}`);
+  }
 });

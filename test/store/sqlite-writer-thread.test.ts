@@ -9,7 +9,10 @@ import Database from 'better-sqlite3';
 import { LOST_RACE } from '../../src/store/sql/driver.js';
 import { migrate } from '../../src/store/sql/schema.js';
 import { openSqliteStore } from '../../src/store/sqlite/index.js';
-import { SqliteDatabase } from '../../src/store/sqlite/sqlite-database.js';
+import { SqlStore } from '../../src/store/sql/sql-store.js';
+import { openConnection, SqliteExecutor } from '../../src/store/sqlite/connection.js';
+import { SqliteDatabase, sqliteDialect } from '../../src/store/sqlite/sqlite-database.js';
+import { WriteSession } from '../../src/store/sqlite/write-session.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'kiln-writer-thread-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -246,4 +249,55 @@ test('a key seen in a rolled-back rehearsal is not used afterwards', async () =>
   assert.deepEqual(await withCode('second'), ['r']);
   assert.deepEqual(await withCode('rehearsed'), []);
   await store.close();
+});
+
+test('a write that makes SQLite end the whole transaction (database full) fails every unit of the group, and none of them is kept', () => {
+  const connection = openConnection(join(dir, 'full-session.sqlite'), false);
+  connection.exec('CREATE TABLE t (unit INTEGER NOT NULL, v TEXT NOT NULL)');
+  connection.exec('CREATE INDEX t_v ON t (v)');
+  connection.exec('CREATE VIRTUAL TABLE search_fulltext USING fts5(words)');
+  connection.pragma(`max_page_count = ${Number(connection.pragma('page_count', { simple: true })) + 20}`);
+  const session = new WriteSession(new SqliteExecutor(connection));
+  session.begin(false);
+  session.startUnit(true);
+  session.post('INSERT INTO t VALUES (?, ?)', [0, 'zero']);
+  session.endUnit(true);
+  // An index insert of many rows (INSERT OR FAIL, as the store's): the database fills part-way.
+  session.startUnit(true);
+  const rows = Array.from({ length: 100 }, (_, i) => [1, `${'x'.repeat(1500)}${i}`]);
+  session.post(`${sqliteDialect.insertMany} t (unit, v) VALUES ${rows.map(() => '(?, ?)').join(', ')}`, rows.flat());
+  session.endUnit(true);
+  assert.equal(connection.inTransaction, false, 'SQLite rolled the whole transaction back');
+  session.startUnit(true);
+  session.post('INSERT INTO t VALUES (?, ?)', [2, 'two']);
+  session.post('INSERT INTO search_fulltext (words) VALUES (?)', ['two']);
+  assert.throws(() => session.query('SELECT 1'), /full/);
+  session.endUnit(true);
+  assert.equal(connection.inTransaction, false, 'the unit after it opened no transaction of its own');
+  assert.throws(() => session.commit(), /full/);
+  assert.deepEqual(connection.prepare('SELECT unit FROM t').all(), []);
+  assert.deepEqual(connection.prepare('SELECT rowid FROM search_fulltext').all(), []);
+  connection.close();
+});
+
+test('through the thread, after the database filled up: a caller told its write failed finds it not stored, and writes work again once there is room', async () => {
+  const db = await serving('full-thread');
+  const store = new SqlStore(db, { retries: 0 });
+  await store.transaction((tx) => tx.writeVersion('', codedBasic('warm', '1', 'w')));
+  const [{ page_count: pages }] = await db.query<{ page_count: number }>('PRAGMA page_count');
+  await db.execute(`PRAGMA max_page_count = ${pages + 30}`);
+  const identifier = Array.from({ length: 4000 }, (_, i) => ({ system: 'urn:ids', value: `${i}-${'x'.repeat(40)}` }));
+  const big = { ...codedBasic('big', '1', 'b'), json: JSON.stringify({ resourceType: 'Basic', id: 'big', identifier }) };
+  const outcomes = await Promise.all(
+    [big, codedBasic('small', '1', 's')].map((version) => store.transaction((tx) => tx.writeVersion('', version)).then(() => 'ok', (error: Error) => error.message)),
+  );
+  assert.match(outcomes[0], /full/);
+  for (const [i, id] of ['big', 'small'].entries()) {
+    const stored = (await store.readCurrent('', 'Basic', id)) !== undefined;
+    assert.equal(stored, outcomes[i] === 'ok', `${id}: told ${outcomes[i]}, stored ${stored}`);
+  }
+  await db.execute('PRAGMA max_page_count = 1073741823');
+  await store.transaction((tx) => tx.writeVersion('', codedBasic('after', '1', 'a')));
+  assert.equal((await store.readCurrent('', 'Basic', 'after'))?.versionId, '1');
+  await db.close();
 });

@@ -62,6 +62,9 @@ export class SqliteExecutor implements SqlExecutor {
   }
 }
 
+/** The WAL size at which the writer checkpoints by itself (the checkpoint worker usually has already). */
+const WAL_CHECKPOINT_BYTES = 40 * 1024 * 1024;
+
 export function openConnection(file: string, readonly: boolean): Database.Database {
   const connection = new Database(file, { readonly, fileMustExist: readonly });
   connection.pragma('busy_timeout = 5000');
@@ -72,10 +75,11 @@ export function openConnection(file: string, readonly: boolean): Database.Databa
     connection.pragma('journal_mode = WAL');
     // NORMAL in WAL mode: durable across process crashes; the last commits may be lost on power loss.
     connection.pragma('synchronous = NORMAL');
-    // Checkpoint every ~40 MB of WAL rather than every 4 MB: a commit writes every page it
+    // Checkpoint every ~40 MB of WAL rather than every 1,000 pages: a commit writes every page it
     // dirtied to the WAL (the search indexes' leaves are spread out), and a checkpoint copies
     // each page once however often it was rewritten, so rarer checkpoints copy (and fsync) less.
-    connection.pragma('wal_autocheckpoint = 10000');
+    const pageSize = Number(connection.pragma('page_size', { simple: true }));
+    connection.pragma(`wal_autocheckpoint = ${Math.round(WAL_CHECKPOINT_BYTES / pageSize)}`);
   }
   connection.pragma('cache_size = -32000');
   // Reads map the file (up to 2 GB, SQLite's limit here) instead of copying pages through the

@@ -66,12 +66,22 @@ export class WriteSession {
 
   query<Row>(sql: string, params?: SqlValue[]): Row[] {
     if (this.unitError !== undefined) throw this.unitError;
-    return this.executor.all<Row>(sql, params);
+    try {
+      return this.executor.all<Row>(sql, params);
+    } catch (error) {
+      this.unlessTransactionEnded(error);
+      throw error;
+    }
   }
 
   execute(sql: string, params?: SqlValue[]): number {
     if (this.unitError !== undefined) throw this.unitError;
-    return this.executor.run(sql, params);
+    try {
+      return this.executor.run(sql, params);
+    } catch (error) {
+      this.unlessTransactionEnded(error);
+      throw error;
+    }
   }
 
   post(sql: string, params?: SqlValue[], lostRace?: string): void {
@@ -123,6 +133,19 @@ export class WriteSession {
       step();
     } catch (error) {
       this.unitError ??= error;
+      this.unlessTransactionEnded(error);
     }
+  }
+
+  /**
+   * After a failed statement: some errors (SQLITE_FULL, I/O errors, out of memory) make SQLite
+   * roll back the whole transaction, earlier units' writes included. Then the group has failed:
+   * every unit fails with the error, and none may run a statement (a SAVEPOINT would open a new
+   * transaction that commits on its own).
+   */
+  private unlessTransactionEnded(error: unknown): void {
+    if (this.groupError !== undefined || this.executor.connection.inTransaction) return;
+    this.groupError = error;
+    this.unitError ??= error;
   }
 }
