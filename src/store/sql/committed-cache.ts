@@ -10,7 +10,7 @@ const ENTRY_OVERHEAD = 256;
  * every entry when the unit wrote rows of no declared key, before the unit's caller is answered:
  * a read that follows a write's answer never sees the version before it.
  *
- * Bounded by the JSON it holds (UTF-16 code units × 2 ≈ bytes); the oldest entries go first.
+ * Bounded by the JSON it holds (UTF-16 code units × 2 ≈ bytes); the entries read least recently go first.
  */
 export class CommittedCache {
   private readonly entries = new Map<string, { version: StoredVersion; size: number }>();
@@ -24,10 +24,13 @@ export class CommittedCache {
     return this.commits;
   }
 
-  /** A copy of the version kept for `key` (callers may change what they get). */
+  /** A copy of the version kept for `key` (callers may change what they get); it is now the last to go. */
   get(key: string): StoredVersion | undefined {
     const entry = this.entries.get(key);
-    return entry && { ...entry.version };
+    if (!entry) return undefined;
+    this.entries.delete(key);
+    this.entries.set(key, entry);
+    return { ...entry.version };
   }
 
   /** Keeps a version read when the clock read `clock`, unless a commit came in between. */
