@@ -39,7 +39,7 @@ export function indexRows(resource: Resource, baseUrls: readonly string[], regis
 /** Writes a new resource's extracted rows. */
 export async function writeIndexRows(sql: SqlExecutor, dialect: Dialect, target: IndexTarget, rows: IndexRows): Promise<void> {
   for (const [kind, values] of tableValues(rows)) {
-    if (values.length > 0) await insertRows(sql, dialect, kind, values.map((row) => [target.rkey as SqlValue, target.tenant, target.resourceType, ...row]));
+    if (values.length > 0) await insertResourceRows(sql, dialect, kind, target, values);
   }
   if (rows.text.length > 0) await dialect.fullText.insert(sql, fullTextRows(target, rows));
 }
@@ -65,7 +65,7 @@ export async function rewriteIndex(
     const stored = storedByTable.get(kind);
     if (sameRows(stored, fresh)) continue;
     if (stored) await write(sql, `DELETE FROM ${INDEX_TABLES[kind].name} WHERE rkey = ?`, [target.rkey as SqlValue]);
-    if (fresh.length > 0) await insertRows(sql, dialect, kind, fresh.map((row) => [target.rkey as SqlValue, target.tenant, target.resourceType, ...row]));
+    if (fresh.length > 0) await insertResourceRows(sql, dialect, kind, target, fresh);
   }
   // Full-text rows cannot be read back: always replaced.
   await dialect.fullText.remove(sql, [target.rkey]);
@@ -92,12 +92,27 @@ export function tableValues(rows: IndexRows): [IndexTableName, SqlValue[][]][] {
 }
 
 /** Inserts rows of `kind`, each `[rkey, tenant, type, param, …value columns]`, several per statement. */
-export async function insertRows(sql: SqlExecutor, dialect: Dialect, kind: IndexTableName, rows: readonly SqlValue[][]): Promise<void> {
-  for (let start = 0; start < rows.length; start += ROWS_PER_INSERT) {
-    const chunk = rows.slice(start, start + ROWS_PER_INSERT);
+export function insertRows(sql: SqlExecutor, dialect: Dialect, kind: IndexTableName, rows: readonly SqlValue[][]): Promise<void> {
+  return insertChunks(sql, dialect, kind, rows.length, (params, i) => {
+    for (const value of rows[i]) params.push(withoutNul(value));
+  });
+}
+
+/** Inserts one resource's rows of `kind`, each its value columns (param first). */
+function insertResourceRows(sql: SqlExecutor, dialect: Dialect, kind: IndexTableName, target: IndexTarget, values: readonly SqlValue[][]): Promise<void> {
+  return insertChunks(sql, dialect, kind, values.length, (params, i) => {
+    params.push(target.rkey as SqlValue, target.tenant, target.resourceType);
+    for (const value of values[i]) params.push(withoutNul(value));
+  });
+}
+
+/** `count` rows, ROWS_PER_INSERT per statement, each row's parameters added by `addRow`. */
+async function insertChunks(sql: SqlExecutor, dialect: Dialect, kind: IndexTableName, count: number, addRow: (params: SqlValue[], row: number) => void): Promise<void> {
+  for (let start = 0; start < count; start += ROWS_PER_INSERT) {
+    const end = Math.min(count, start + ROWS_PER_INSERT);
     const params: SqlValue[] = [];
-    for (const row of chunk) for (const value of row) params.push(withoutNul(value));
-    await write(sql, insertStatement(dialect, kind, chunk.length), params);
+    for (let row = start; row < end; row++) addRow(params, row);
+    await write(sql, insertStatement(dialect, kind, end - start), params);
   }
 }
 
