@@ -174,9 +174,14 @@ export function tokenRows(param: string, node: PathNode, out: TokenRow[]): void 
       codingRow(param, o, out);
       return;
     case 'CodeableConcept': {
+      const first = out.length;
       for (const coding of arr(o.coding)) if (coding && typeof coding === 'object') codingRow(param, coding as Obj, out);
       const text = str(o.text);
-      if (text) out.push(token(param, null, null, normalizeText(text)));
+      if (!text) return;
+      // A row of its own only for a text no coding's display already reads (`:text` matches either).
+      const norm = normalizeText(text);
+      for (let i = first; i < out.length; i++) if (out[i].text === norm) return;
+      out.push(token(param, null, null, norm));
       return;
     }
     case 'Identifier': {

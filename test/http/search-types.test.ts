@@ -89,6 +89,22 @@ describe('token', () => {
     assert.deepEqual(await ids(base, `Observation?_tag=${tag}&code:text=pressure`), [c.id]);
   });
 
+  test(':text finds a concept whose text reads as its coding display (one row serves both)', async () => {
+    const own = { tag: [{ system: 'http://kiln.test/tag', code: unique('same-text') }] };
+    const ownTag = `http://kiln.test/tag|${own.tag[0].code}`;
+    const d = await create(base, {
+      resourceType: 'Observation',
+      meta: own,
+      status: 'final',
+      code: { coding: [{ system: 'http://loinc.org', code: '8302-2', display: 'Body Height' }], text: 'Body height' },
+      valueQuantity: { value: 180, unit: 'cm', system: 'http://unitsofmeasure.org', code: 'cm' },
+    });
+    assert.deepEqual(await ids(base, `Observation?_tag=${ownTag}&code:text=body%20height`), [d.id]);
+    assert.deepEqual(await ids(base, `Observation?_tag=${ownTag}&code:text=height`), [d.id]);
+    assert.deepEqual(await ids(base, `Observation?_tag=${ownTag}&code-value-quantity=http://loinc.org|8302-2$180`), [d.id]);
+    assert.deepEqual(await ids(base, `Observation?_tag=${ownTag}&code:missing=false`), [d.id]);
+  });
+
   test('booleans, Identifier with :of-type, ContactPoint', async () => {
     const run = unique('id');
     const p = await create(base, {

@@ -40,6 +40,17 @@ describe('extractIndex: Observation', () => {
     assert.deepEqual(rowsOf(rows.token, 'status').map((r) => [r.system, r.code]), [[null, 'final']]);
   });
 
+  it('stores a CodeableConcept text no row of its own when a coding display reads the same', () => {
+    const sameText = { ...observation, code: { coding: [{ system: 'http://loinc.org', code: '8302-2', display: 'Body Height' }], text: 'Body height' } };
+    assert.deepEqual(
+      rowsOf(extractIndex(sameText).token, 'code').map((r) => [r.system, r.code, r.text]),
+      [['http://loinc.org', '8302-2', 'body height']],
+    );
+    const textOnly = { ...observation, code: { text: 'Something measured' } };
+    assert.deepEqual(rowsOf(extractIndex(textOnly).token, 'code').map((r) => [r.system, r.code, r.text]), [[null, null, 'something measured']]);
+    assert.equal(rowsOf(extractIndex(textOnly).composite, 'code-value-quantity').length, 0, 'no composite without a code');
+  });
+
   it('indexes subject as subject and (being a Patient) as patient', () => {
     const expected = { targetType: 'Patient', targetId: 'p1', targetVersion: null, url: null, identifierSystem: null, identifierValue: null };
     assert.deepEqual(rowsOf(rows.reference, 'subject'), [{ param: 'subject', ...expected }]);
@@ -70,7 +81,8 @@ describe('extractIndex: Observation', () => {
     const [cvq] = rowsOf(rows.composite, 'code-value-quantity');
     assert.equal(cvq.components.length, 2);
     assert.equal(cvq.components[0].type, 'token');
-    assert.deepEqual(cvq.components[0].rows.map((r) => ('code' in r ? r.code : null)), ['15074-8', null]);
+    // The concept's text alone ('blood glucose') cannot match a composite: no cell for it.
+    assert.deepEqual(cvq.components[0].rows.map((r) => ('code' in r ? r.code : null)), ['15074-8']);
     assert.equal(cvq.components[1].type, 'quantity');
     assert.deepEqual(cvq.components[1].rows.map((r) => ('low' in r ? [r.low, r.high] : null)), [[5.35, 5.45]]);
     assert.equal(rowsOf(rows.composite, 'component-code-value-quantity').length, 0);
