@@ -14,7 +14,21 @@ export function returnPreference(prefer: string | undefined): ReturnPreference {
 }
 
 export function versionHeaders(version: StoredVersion): Record<string, string> {
-  return { etag: etag(version.versionId), 'last-modified': new Date(version.lastUpdated).toUTCString() };
+  return { etag: etag(version.versionId), 'last-modified': httpDate(version.lastUpdated) };
+}
+
+let lastHttpDate = { second: '', text: '' };
+
+/**
+ * An instant as an HTTP date, which has whole seconds: the versions a Bundle writes share their
+ * second, so the last one's text is kept rather than parsing and formatting a Date for each.
+ */
+function httpDate(instant: string): string {
+  // Kiln's own instants (toISOString: 2026-11-28T02:06:10.424Z); others are converted each time.
+  if (instant.length !== 24 || instant[23] !== 'Z') return new Date(instant).toUTCString();
+  const second = instant.slice(0, 19);
+  if (second !== lastHttpDate.second) lastHttpDate = { second, text: new Date(instant).toUTCString() };
+  return lastHttpDate.text;
 }
 
 export function versionUrl(baseUrl: string, version: StoredVersion): string {

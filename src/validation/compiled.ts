@@ -55,11 +55,8 @@ type GeneratedModule = Record<string, ValidateFn> & { __slots: ResourceSlots };
 export function loadGeneratedModule(path: string): CompiledSchemas {
   const mod = require(path) as GeneratedModule;
   const { __slots: slots, ...validators } = mod;
-  return {
-    source: 'generated',
-    slots,
-    validatorFor: (type) => (Object.hasOwn(validators, type) ? validators[type] : undefined),
-  };
+  const byType = new Map(Object.entries(validators));
+  return { source: 'generated', slots, validatorFor: (type) => byType.get(type) };
 }
 
 function newAjv(extra: Options = {}) {

@@ -43,6 +43,13 @@ export function createJsonSchemaValidator(version: FhirVersion, options: JsonSch
   const maxIssues = options.maxIssues ?? 100;
   let compiled: CompiledSchemas | undefined;
   const load = () => (compiled ??= loadCompiledSchemas(version, options.compile));
+  /** Each definition's resource slots as a list, made once (validateNested runs for every element holding one). */
+  const slotLists = new Map<string, [element: string, target: string][]>();
+  const slotsOf = (schemas: CompiledSchemas, definition: string) => {
+    let list = slotLists.get(definition);
+    if (!list) slotLists.set(definition, (list = Object.entries(schemas.slots[definition] ?? {})));
+    return list;
+  };
 
   /** Validates one resource; `path` is where it sits when nested (undefined at the top). */
   function validateResource(schemas: CompiledSchemas, resource: Json, path: string | undefined, issues: Issue[]): void {
@@ -60,9 +67,7 @@ export function createJsonSchemaValidator(version: FhirVersion, options: JsonSch
 
   /** Descends through the elements that can hold resources (see ResourceSlots) and validates those. */
   function validateNested(schemas: CompiledSchemas, definition: string, node: Json, path: string, issues: Issue[]): void {
-    const slots = schemas.slots[definition];
-    if (!slots) return;
-    for (const [element, target] of Object.entries(slots)) {
+    for (const [element, target] of slotsOf(schemas, definition)) {
       const value = node[element];
       if (value === undefined) continue;
       const items = Array.isArray(value) ? value : [value];

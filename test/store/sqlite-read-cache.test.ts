@@ -74,7 +74,7 @@ test('a commit of writes with no declared key empties the cache; other resources
   await put(store, basic('c', '1', 'c'));
   assert.equal(noteOf(await store.readCurrent('', 'Basic', 'a')), '<div>a</div>', "another resource's write leaves a's entry");
 
-  // A statement through the writer that names no key (SqlExecutor.writing): nothing is known to be unchanged.
+  // A statement through the writer that names no key (SoleWriter.writing): nothing is known to be unchanged.
   await db.execute(`UPDATE kiln_setting SET value = value WHERE name = 'none'`);
   assert.equal(noteOf(await store.readCurrent('', 'Basic', 'a')), '<div>a changed</div>');
   assert.equal(noteOf(await store.readCurrent('', 'Basic', 'b')), '<div>b changed</div>');

@@ -224,11 +224,11 @@ test('the first key given is past the committed ones even when the unit asking f
     db.transaction(async (tx) => {
       tx.post!('INSERT INTO note (text) VALUES (?)', [null]);
       await tx.query('SELECT 1').catch(() => undefined);
-      return tx.nextKey!('seq');
+      return tx.soleWriter!.nextKey('seq');
     }),
     /NOT NULL constraint failed/,
   );
-  assert.equal(await db.transaction(async (tx) => tx.nextKey!('seq')), 3);
+  assert.equal(await db.transaction(async (tx) => tx.soleWriter!.nextKey('seq')), 3);
   await db.close();
 });
 

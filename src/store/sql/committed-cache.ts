@@ -6,7 +6,7 @@ const ENTRY_OVERHEAD = 256;
 /**
  * Current versions read outside transactions, kept between requests by a database that learns of
  * every commit as it happens (SqlDatabase.committedCache: SQLite's writer thread, the database's
- * only writer). Each commit drops the entries of the keys its unit declared (SqlExecutor.writing),
+ * only writer). Each commit drops the entries of the keys its unit declared (SoleWriter.writing),
  * every entry when the unit wrote rows of no declared key, before the unit's caller is answered:
  * a read that follows a write's answer never sees the version before it.
  *

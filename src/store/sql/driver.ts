@@ -17,27 +17,36 @@ export interface SqlExecutor {
   execute(sql: string, params?: SqlValue[]): Promise<number>;
   /**
    * Runs a statement for its effect without waiting for it, where the backend can (SQLite's
-   * writer thread): the caller goes on while the database works. Should it fail, the unit of work
-   * fails with its error at its next awaited statement or at its end. Use `write` (below).
+   * writer connection): the caller goes on while the database works. Should it fail, the unit of
+   * work fails with its error at its next awaited statement or at its end. Use `write` (below).
    * `lostRace`: the statement must change a row; when it changes none, the unit fails with a
    * LostRaceError of that message (another writer came first: the store runs the unit again).
    */
   post?(sql: string, params?: SqlValue[], lostRace?: string): void;
+  /** Present where this executor is the database's only writer, working beside the caller (see SoleWriter). */
+  readonly soleWriter?: SoleWriter;
+}
+
+/**
+ * What an executor offers when it is the only writer of its database and writes on a thread of
+ * its own (SQLite's writer thread): it hears of every write and every commit, so it can number
+ * new rows before inserting them, and knows which reads committed data still answers. The store
+ * uses all of it together, to post a resource's rows without waiting (sql-store.ts); the
+ * database's `committedCache` comes from the same fact.
+ */
+export interface SoleWriter {
+  /** SqlExecutor.post. */
+  post(sql: string, params?: SqlValue[], lostRace?: string): void;
+  /** The next value of an auto-assigned key (`resource_version.seq`, `resource.rkey`), so a new resource's rows can be posted at once. */
+  nextKey(key: 'seq' | 'rkey'): number;
   /**
-   * The next value of an auto-assigned key (`resource_version.seq`, `resource.rkey`), where the
-   * executor numbers new rows itself (SQLite's writer thread, the database's only writer), so that
-   * a new resource's rows can be posted without waiting for the database to number them.
-   */
-  nextKey?(key: 'seq' | 'rkey'): number;
-  /**
-   * Where the executor can answer some reads from committed data without waiting for its writes
-   * in flight (SQLite's writer thread): an executor for a read of data that only writes of these
-   * keys change, when none of them has a write not yet committed; else undefined. Writes declare
+   * An executor reading committed data, for a read of data that only writes of these keys
+   * change, when none of them has a write not yet committed; else undefined. Writes declare
    * their key with `writing`; while a write of no declared key is in flight, there is none.
    */
-  committedReader?(keys: readonly string[]): SqlExecutor | undefined;
+  committedReader(keys: readonly string[]): SqlExecutor | undefined;
   /** Declares the keys of the writes that follow (`undefined`: of none) (see committedReader). */
-  writing?(keys: readonly string[] | undefined): void;
+  writing(keys: readonly string[] | undefined): void;
 }
 
 /** `code` of the error a unit fails with when a posted statement lost a race (SqlExecutor.post). */
@@ -74,8 +83,8 @@ export interface SqlDatabase extends SqlExecutor {
    */
   exclusive<T>(key: string, work: (db: SqlDatabase) => Promise<T>): Promise<T>;
   /**
-   * Where this process learns of every commit to the database as it happens (SQLite's writer
-   * thread: the database's only writer), a cache of current versions that commits keep true; the
+   * Where this process learns of every commit to the database as it happens (its executor is a
+   * SoleWriter: SQLite's writer thread), a cache of current versions that commits keep true; the
    * store reads through it outside transactions. Absent where other processes may write
    * (PostgreSQL) or commits are not reported (SQLite in memory, before serving).
    */

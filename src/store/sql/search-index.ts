@@ -55,7 +55,7 @@ export async function rewriteIndex(
   resource: Resource,
   baseUrls: readonly string[],
   registry: SearchParamRegistry,
-  /** Where the resource's stored rows are read (SqlExecutor.committedReader). */
+  /** Where the resource's stored rows are read (SoleWriter.committedReader). */
   reader: SqlExecutor = sql,
 ): Promise<void> {
   const rows = indexRows(resource, baseUrls, registry);

@@ -1,6 +1,6 @@
 import { FhirError } from '../../fhir/errors.js';
 import type { HistoryPage, HistoryQuery, NewVersion, SearchPage, SearchQuery, Store, StoredVersion, StoreReader, StoreTransaction, TransactionOptions, WriteMethod } from '../types.js';
-import { isLostRace, type Dialect, type SqlDatabase, type SqlExecutor, type SqlValue } from './driver.js';
+import { isLostRace, type Dialect, type SqlDatabase, type SoleWriter, type SqlExecutor, type SqlValue } from './driver.js';
 import { clearIndex, indexRows, rewriteIndex, writeIndex, writeIndexRows } from './search-index.js';
 import { runSearch } from './search-store.js';
 import { typesReached } from '../../search/types-reached.js';
@@ -174,15 +174,16 @@ class SqlTransaction extends SqlReader implements StoreTransaction {
     this.keys.set(resourceKey(tenant, resourceType, id), rkey);
   }
 
-  /** Committed data, when no write of this resource is in flight (SqlExecutor.committedReader). */
+  /** Committed data, when no write of this resource is in flight (SoleWriter.committedReader). */
   protected override readerOf(key: string): SqlExecutor {
-    return this.sql.committedReader?.([key]) ?? this.sql;
+    return this.sql.soleWriter?.committedReader([key]) ?? this.sql;
   }
 
   /** On committed data when no write of a type it reads is in flight (a Bundle's conditional references, say). */
   override search(tenant: string, query: SearchQuery): Promise<SearchPage> {
-    const types = this.sql.committedReader && typesSearched(query);
-    const reader = types && this.sql.committedReader!(types.map((type) => typeKey(tenant, type)));
+    const writer = this.sql.soleWriter;
+    const types = writer && typesSearched(query);
+    const reader = types && writer.committedReader(types.map((type) => typeKey(tenant, type)));
     return runSearch(reader ?? this.sql, this.dialect, tenant, query);
   }
 
@@ -210,16 +211,17 @@ class SqlTransaction extends SqlReader implements StoreTransaction {
 
   async writeVersion(tenant: string, version: NewVersion): Promise<void> {
     const versionNumber = Number(version.versionId);
-    if (this.sql.post && this.sql.nextKey) {
-      // Every row written from here on is this resource's, of its type (SqlExecutor.writing).
+    const writer = this.sql.soleWriter;
+    if (writer) {
+      // Every row written from here on is this resource's, of its type (SoleWriter.writing).
       const key = resourceKey(tenant, version.resourceType, version.id);
       // Where the rows before this write are read: chosen before the write makes them in flight.
       const reader = versionNumber === 1 ? undefined : this.readerOf(key);
-      this.sql.writing?.([key, typeKey(tenant, version.resourceType)]);
+      writer.writing([key, typeKey(tenant, version.resourceType)]);
       try {
-        return await (reader ? this.writeNextVersion(tenant, version, reader) : this.writeFirstVersion(tenant, version));
+        return await (reader ? this.writeNextVersion(writer, tenant, version, reader) : this.writeFirstVersion(writer, tenant, version));
       } finally {
-        this.sql.writing?.(undefined);
+        writer.writing(undefined);
       }
     }
     // DO NOTHING rather than a unique violation: on PostgreSQL a failed statement aborts the
@@ -251,7 +253,7 @@ class SqlTransaction extends SqlReader implements StoreTransaction {
   }
 
   /*
-   * Where the executor numbers rows and posts statements (SQLite's writer thread), a version is
+   * Where the executor is the database's sole writer (SQLite's writer thread), a version is
    * written without waiting for the database: its rows are numbered here and posted, and only
    * what the unit must know first is awaited (an existing resource's key and index rows). Should
    * the version be taken meanwhile (a lost race, as above), the unit fails as it ends, and the
@@ -259,35 +261,34 @@ class SqlTransaction extends SqlReader implements StoreTransaction {
    * with earlier units' rows.
    */
 
-  private async writeFirstVersion(tenant: string, version: NewVersion): Promise<void> {
-    const sql = this.sql as Required<SqlExecutor>;
+  private async writeFirstVersion(writer: SoleWriter, tenant: string, version: NewVersion): Promise<void> {
     const resource = currentResource(version);
     const rows = resource ? indexRows(resource, version.baseUrls ?? [], this.registry) : undefined;
-    const seq = this.postVersion(tenant, version);
-    const rkey = sql.nextKey('rkey');
+    const seq = this.postVersion(writer, tenant, version);
+    const rkey = writer.nextKey('rkey');
     this.keys.set(resourceKey(tenant, version.resourceType, version.id), rkey);
-    this.postNewResource(tenant, version, rkey, seq);
-    if (rows) await writeIndexRows(sql, this.dialect, { rkey, tenant, resourceType: version.resourceType }, rows);
+    postNewResource(writer, tenant, version, rkey, seq);
+    if (rows) await writeIndexRows(this.sql, this.dialect, { rkey, tenant, resourceType: version.resourceType }, rows);
   }
 
   /** `reader`: where this resource's rows as they were before this write can be read. */
-  private async writeNextVersion(tenant: string, version: NewVersion, reader: SqlExecutor): Promise<void> {
-    const sql = this.sql as Required<SqlExecutor>;
+  private async writeNextVersion(writer: SoleWriter, tenant: string, version: NewVersion, reader: SqlExecutor): Promise<void> {
+    const sql = this.sql;
     const resource = currentResource(version);
-    const seq = this.postVersion(tenant, version);
+    const seq = this.postVersion(writer, tenant, version);
     const key = resourceKey(tenant, version.resourceType, version.id);
     let rkey = this.keys.get(key);
     rkey ??= (await reader.query<{ rkey: number | string }>('SELECT rkey FROM resource WHERE tenant = ? AND type = ? AND id = ?', [tenant, version.resourceType, version.id]))[0]?.rkey;
     if (rkey === undefined) {
       // Versions without their resource row (written without version 1, as the Store contract allows).
-      rkey = sql.nextKey('rkey');
+      rkey = writer.nextKey('rkey');
       this.keys.set(key, rkey);
-      this.postNewResource(tenant, version, rkey, seq);
+      postNewResource(writer, tenant, version, rkey, seq);
       if (resource) await writeIndex(sql, this.dialect, { rkey, tenant, resourceType: version.resourceType }, resource, version.baseUrls ?? [], this.registry);
       return;
     }
     // A row that is not there (a key gone stale) fails the unit rather than leaving the index orphaned.
-    sql.post(
+    writer.post(
       'UPDATE resource SET version = ?, seq = ?, last_updated = ?, deleted = ? WHERE rkey = ?',
       [Number(version.versionId), seq, version.lastUpdated, version.deleted ? 1 : 0, rkey as SqlValue],
       concurrentWrite(version.resourceType, version.id, version.versionId),
@@ -298,10 +299,9 @@ class SqlTransaction extends SqlReader implements StoreTransaction {
   }
 
   /** Posts the version's row; returns its `seq`. */
-  private postVersion(tenant: string, version: NewVersion): number {
-    const sql = this.sql as Required<SqlExecutor>;
-    const seq = sql.nextKey('seq');
-    sql.post(
+  private postVersion(writer: SoleWriter, tenant: string, version: NewVersion): number {
+    const seq = writer.nextKey('seq');
+    writer.post(
       `INSERT INTO resource_version (seq, tenant, type, id, version, last_updated, deleted, method, json)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (tenant, type, id, version) DO NOTHING`,
       [seq, tenant, version.resourceType, version.id, Number(version.versionId), version.lastUpdated, version.deleted ? 1 : 0, version.method, version.json ?? null],
@@ -310,19 +310,19 @@ class SqlTransaction extends SqlReader implements StoreTransaction {
     noteWrite(this.db);
     return seq;
   }
+}
 
-  private postNewResource(tenant: string, version: NewVersion, rkey: number, seq: number): void {
-    (this.sql as Required<SqlExecutor>).post(`INSERT INTO resource (rkey, tenant, type, id, version, seq, last_updated, deleted) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, [
-      rkey,
-      tenant,
-      version.resourceType,
-      version.id,
-      Number(version.versionId),
-      seq,
-      version.lastUpdated,
-      version.deleted ? 1 : 0,
-    ]);
-  }
+function postNewResource(writer: SoleWriter, tenant: string, version: NewVersion, rkey: number, seq: number): void {
+  writer.post(`INSERT INTO resource (rkey, tenant, type, id, version, seq, last_updated, deleted) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, [
+    rkey,
+    tenant,
+    version.resourceType,
+    version.id,
+    Number(version.versionId),
+    seq,
+    version.lastUpdated,
+    version.deleted ? 1 : 0,
+  ]);
 }
 
 /** The resource a version holds, parsed when only its JSON was given; none for a deletion. */
@@ -349,12 +349,12 @@ function noticingLostRaces(sql: SqlExecutor, noticed: () => void): SqlExecutor {
   };
 }
 
-/** A resource's identity as a key of SqlExecutor.writing. */
+/** A resource's identity as a key of SoleWriter.writing. */
 function resourceKey(tenant: string, resourceType: string, id: string): string {
   return `${tenant}/${resourceType}/${id}`;
 }
 
-/** The key of every write of a type's resources (SqlExecutor.writing). */
+/** The key of every write of a type's resources (SoleWriter.writing). */
 function typeKey(tenant: string, resourceType: string): string {
   return `${tenant}/${resourceType}`;
 }

@@ -139,6 +139,10 @@ export class WriterThread implements GroupWriter {
     this.worker.on('message', (notice: WriterNotice) => this.noticed(notice));
     this.worker.on('error', (error) => this.ended(error));
     this.worker.on('exit', (code) => this.ended(new Error(`The SQLite writer thread exited (code ${code})`)));
+    const post = (sql: string, params?: SqlValue[], lostRace?: string) => {
+      this.wrote();
+      this.send(['post', this.statementName(sql), params, lostRace]);
+    };
     this.executor = {
       query: (sql, params) => {
         if (!READ.test(sql)) this.wrote();
@@ -148,13 +152,13 @@ export class WriterThread implements GroupWriter {
         this.wrote();
         return this.call(['execute', this.nextId++, sql, params]) as Promise<number>;
       },
-      post: (sql, params, lostRace) => {
-        this.wrote();
-        this.send(['post', this.statementName(sql), params, lostRace]);
+      post,
+      soleWriter: {
+        post,
+        nextKey: (key) => this.nextKey(key),
+        committedReader: (keys) => this.committedReader(keys),
+        writing: (keys) => (this.writingKeys = keys),
       },
-      nextKey: (key) => this.nextKey(key),
-      committedReader: (keys) => this.committedReader(keys),
-      writing: (keys) => (this.writingKeys = keys),
     };
   }
 
@@ -249,7 +253,7 @@ export class WriterThread implements GroupWriter {
   /**
    * The writer thread is the database's only writer, so it can number new rows ahead of inserting
    * them; a unit that rolls back leaves a gap. Every insert must take its number from here once
-   * one has (the store's inserts do, when the executor has nextKey).
+   * one has (the store's inserts do, when the executor is a SoleWriter).
    */
   private nextKey(key: 'seq' | 'rkey'): number {
     if (!this.keys) {
