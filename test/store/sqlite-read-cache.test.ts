@@ -81,6 +81,26 @@ test('a commit of writes with no declared key empties the cache; other resources
   await db.close();
 });
 
+test('a rehearsal undone in a savepoint (tentatively) keeps the entries of resources it did not write', async () => {
+  const { file, db, store } = await openStore('tentatively');
+  await put(store, basic('a', '1', 'a'));
+  await put(store, basic('b', '1', 'b'));
+  await store.readCurrent('', 'Basic', 'a');
+  await store.readCurrent('', 'Basic', 'b');
+  overwriteBehindKilnsBack(file, 'a', 'a changed');
+  overwriteBehindKilnsBack(file, 'b', 'b changed');
+
+  await store.transaction(async (tx) => {
+    await tx.tentatively(() => tx.writeVersion('', basic('b', '2', 'rehearsed, undone')));
+    await tx.writeVersion('', basic('c', '1', 'c'));
+  });
+  assert.equal(noteOf(await store.readCurrent('', 'Basic', 'a')), '<div>a</div>', 'a: not written, still cached');
+  assert.equal(noteOf(await store.readCurrent('', 'Basic', 'b')), '<div>b changed</div>', 'b: written in the rehearsal, read again');
+  assert.equal((await store.readCurrent('', 'Basic', 'b'))?.versionId, '1', 'the rehearsal left nothing');
+  assert.equal((await store.readCurrent('', 'Basic', 'c'))?.versionId, '1');
+  await db.close();
+});
+
 test('callers get copies, and no cache is kept with readCacheBytes 0 or without the writer thread', async () => {
   const cached = await openStore('copies');
   await put(cached.store, basic('a', '1', 'one'));

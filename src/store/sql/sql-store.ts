@@ -193,15 +193,29 @@ class SqlTransaction extends SqlReader implements StoreTransaction {
 
   async tentatively<T>(work: () => Promise<T>): Promise<T> {
     const savepoint = `kiln_tentative_${++this.savepoints}`;
-    await this.sql.execute(`SAVEPOINT ${savepoint}`);
+    await this.savepointStatement(`SAVEPOINT ${savepoint}`);
     try {
       return await work();
     } finally {
       // Keys seen or given during the work may belong to rows rolled back. (Should a posted write
       // of the work have failed, the rollback is refused with its error: the whole unit fails.)
       this.keys.clear();
-      await this.sql.execute(`ROLLBACK TO SAVEPOINT ${savepoint}`);
-      await this.sql.execute(`RELEASE SAVEPOINT ${savepoint}`);
+      await this.savepointStatement(`ROLLBACK TO SAVEPOINT ${savepoint}`);
+      await this.savepointStatement(`RELEASE SAVEPOINT ${savepoint}`);
+    }
+  }
+
+  /**
+   * A savepoint statement changes no data of its own (the writes it undoes declared their keys):
+   * declared as writing none, it leaves the other resources' cached versions alone.
+   */
+  private async savepointStatement(statement: string): Promise<void> {
+    const writer = this.sql.soleWriter;
+    writer?.writing([]);
+    try {
+      await this.sql.execute(statement);
+    } finally {
+      writer?.writing(undefined);
     }
   }
 
