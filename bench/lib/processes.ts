@@ -57,15 +57,40 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** VmRSS (current) and VmHWM (peak since start or the last reset) of a process, in MB. */
-export function memoryOf(pid: number): { rssMB: number; peakMB: number } | undefined {
+/**
+ * VmRSS (current), VmHWM (peak since start or the last reset) and RssAnon (current anonymous
+ * memory: heaps, stacks, malloc) of a process, in MB. RSS also counts the pages of files mapped
+ * into the process (SQLite maps its database), which the kernel drops whenever it needs them.
+ */
+export function memoryOf(pid: number): { rssMB: number; peakMB: number; anonMB: number } | undefined {
   try {
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-    const field = (name: string) => Number(/^(\w+):\s+(\d+) kB$/m.exec(status.split('\n').find((line) => line.startsWith(`${name}:`)) ?? '')?.[2]) / 1024;
-    return { rssMB: field('VmRSS'), peakMB: field('VmHWM') };
+    const field = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB$`, 'm').exec(status)?.[1]) / 1024;
+    return { rssMB: field('VmRSS'), peakMB: field('VmHWM'), anonMB: field('RssAnon') };
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Samples a process's anonymous memory every `intervalMs` until `stop()`, which returns the
+ * highest value seen (MB; undefined when it could not be read): the kernel keeps no peak of it.
+ */
+export function watchAnonMemory(pid: number, intervalMs = 100): { stop(): number | undefined } {
+  let peak: number | undefined;
+  const sample = () => {
+    const anon = memoryOf(pid)?.anonMB;
+    if (anon !== undefined && !Number.isNaN(anon)) peak = Math.max(peak ?? 0, anon);
+  };
+  sample();
+  const timer = setInterval(sample, intervalMs);
+  return {
+    stop() {
+      clearInterval(timer);
+      sample();
+      return peak;
+    },
+  };
 }
 
 /** Resets the peak-RSS mark (Linux ≥ 4.0), so each scenario reports its own peak; false when not allowed. */

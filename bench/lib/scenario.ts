@@ -3,7 +3,7 @@ import { Random } from '../../src/generate/prng.js';
 import type { Ceiling } from './ceiling.js';
 import type { SeededPatient, Target } from './fhir.js';
 import { runLoad, type LoadSpec, type Measurement } from './load.js';
-import { memoryOf, resetPeakMemory } from './processes.js';
+import { memoryOf, resetPeakMemory, watchAnonMemory } from './processes.js';
 
 export interface BenchOptions {
   scenarios: string[];
@@ -55,8 +55,10 @@ export interface ScenarioResult {
   ceiling?: Omit<Measurement, 'sample'>;
   /** target throughput / ceiling throughput. */
   fractionOfCeiling?: number;
-  /** The server's peak RSS during the measured run (MB). */
+  /** The server's peak RSS during the measured run (MB), mapped database pages included. */
   peakRssMB?: number;
+  /** The server's peak anonymous memory (RssAnon: heaps, stacks, malloc) during the run, sampled every 100 ms (MB). */
+  peakAnonMB?: number;
   /** Throughput of each round (target, ceiling) when there were several. */
   rounds?: { target: number; ceiling?: number }[];
   /** Scenario-specific figures (start-up times, resources loaded, …). */
@@ -81,16 +83,18 @@ export type SpecFor = (baseUrl: string, server: 'target' | 'ceiling') => LoadSpe
 export async function measureAgainstCeiling(ctx: BenchContext, scenario: string, unit: string, specFor: SpecFor): Promise<ScenarioResult> {
   const { options, target, ceiling } = ctx;
   const method = specFor(target.baseUrl, 'target').requests[0].method ?? 'GET';
-  const rounds: { target: Measurement; ceiling?: Measurement; peakRssMB?: number }[] = [];
+  const rounds: { target: Measurement; ceiling?: Measurement; peakRssMB?: number; peakAnonMB?: number }[] = [];
   for (let round = 0; round < options.rounds; round++) {
     if (round === 0 && options.warmup > 0) await runLoad({ ...specFor(target.baseUrl, 'target'), duration: options.warmup });
     const pid = target.pid;
     const peakResettable = pid !== undefined && resetPeakMemory(pid);
+    const anon = pid !== undefined ? watchAnonMemory(pid) : undefined;
     const measured = await runLoad(specFor(target.baseUrl, 'target'));
+    const peakAnonMB = anon?.stop();
     const peakRssMB = pid !== undefined ? memoryOf(pid)?.[peakResettable ? 'peakMB' : 'rssMB'] : undefined;
     if (measured.ok === 0) {
       const why = measured.firstFailure ?? (measured.responses === 0 ? `no answer within the ${options.duration} s run` : 'no successful response');
-      return { scenario, status: 'failed', unit, target: strip(measured), peakRssMB: roundTo(peakRssMB), note: why };
+      return { scenario, status: 'failed', unit, target: strip(measured), peakRssMB: roundTo(peakRssMB), peakAnonMB: roundTo(peakAnonMB), note: why };
     }
     let bare: Measurement | undefined;
     if (ceiling && measured.sample) {
@@ -98,7 +102,7 @@ export async function measureAgainstCeiling(ctx: BenchContext, scenario: string,
       if (round === 0 && options.warmup > 0) await runLoad({ ...specFor(ceiling.baseUrl, 'ceiling'), duration: options.warmup });
       bare = await runLoad(specFor(ceiling.baseUrl, 'ceiling'));
     }
-    rounds.push({ target: measured, ceiling: bare, peakRssMB });
+    rounds.push({ target: measured, ceiling: bare, peakRssMB, peakAnonMB });
   }
   const result: ScenarioResult = {
     scenario,
@@ -106,6 +110,7 @@ export async function measureAgainstCeiling(ctx: BenchContext, scenario: string,
     unit,
     target: strip(median(rounds, (r) => r.target.throughput).target),
     peakRssMB: roundTo(Math.max(...rounds.map((r) => r.peakRssMB ?? NaN))),
+    peakAnonMB: roundTo(Math.max(...rounds.map((r) => r.peakAnonMB ?? NaN))),
   };
   const failed = rounds.reduce((sum, r) => sum + r.target.failed, 0);
   if (failed > 0) result.note = `${failed} failed: ${rounds.find((r) => r.target.firstFailure)?.target.firstFailure}`;

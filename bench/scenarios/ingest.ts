@@ -9,7 +9,7 @@ import { syntheaFiles, readSyntheaBundle } from '../../src/generate/synthea.js';
 import { directoryBundles, patientBundle, patientRecord } from '../../src/generate/synthetic.js';
 import { call, describeFailure, type Target } from '../lib/fhir.js';
 import { runLoad, type Measurement } from '../lib/load.js';
-import { memoryOf, resetPeakMemory } from '../lib/processes.js';
+import { memoryOf, resetPeakMemory, watchAnonMemory } from '../lib/processes.js';
 import { roundTo, type BenchContext, type BenchOptions, type Scenario, type ScenarioResult } from '../lib/scenario.js';
 import { rewriteConditionals } from '../lib/synthea-rewrite.js';
 
@@ -35,14 +35,16 @@ export const ingest: Scenario = {
     const details = { source: work.source, bundles: work.prelude.length + work.bundles.length, resources: total };
 
     if (ctx.target.pid !== undefined) resetPeakMemory(ctx.target.pid);
+    const anon = ctx.target.pid !== undefined ? watchAnonMemory(ctx.target.pid) : undefined;
     const measured = await ingestInto(ctx, ctx.target, work);
+    const peakAnonMB = roundTo(anon?.stop());
     const peakRssMB = ctx.target.pid !== undefined ? roundTo(memoryOf(ctx.target.pid)?.peakMB) : undefined;
     if ('failure' in measured) {
       const status = measured.unsupported ? 'not-supported' : 'failed';
-      return { scenario: 'ingest', status, note: `${measured.unsupported ? 'not supported by target: ' : ''}${measured.failure}`, details, peakRssMB };
+      return { scenario: 'ingest', status, note: `${measured.unsupported ? 'not supported by target: ' : ''}${measured.failure}`, details, peakRssMB, peakAnonMB };
     }
     const { sample, ...target } = measured;
-    const result: ScenarioResult = { scenario: 'ingest', status: 'ok', unit: 'resources/s', target, peakRssMB, details: { ...details, seconds: roundTo(measured.elapsedS, 2)! } };
+    const result: ScenarioResult = { scenario: 'ingest', status: 'ok', unit: 'resources/s', target, peakRssMB, peakAnonMB, details: { ...details, seconds: roundTo(measured.elapsedS, 2)! } };
     if (measured.failed > 0) result.note = `${measured.failed} of ${work.bundles.length} bundles failed: ${measured.firstFailure}`;
     if (ctx.ceiling && sample) {
       await ctx.ceiling.answer({ POST: sample });

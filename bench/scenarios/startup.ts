@@ -16,7 +16,7 @@ export const startup: Scenario = {
     const storage = await freshStorage(options.backend, options.pgUrl);
     try {
       const times: number[] = [];
-      let idle: { rssMB: number; peakMB: number } | undefined;
+      let idle: { rssMB: number; peakMB: number; anonMB: number } | undefined;
       for (let run = 0; run < Math.max(2, options.startupRuns); run++) {
         const kiln = await startKiln(options.kiln, storage, options.serverNodeArgs, options.serverArgs);
         times.push(kiln.startupMs);
@@ -35,6 +35,7 @@ export const startup: Scenario = {
           restartMedianMs: roundTo(restarts[Math.floor((restarts.length - 1) / 2)])!,
           restarts: restarts.length,
           idleRssMB: roundTo(idle?.rssMB) ?? 'n/a',
+          idleAnonMB: roundTo(idle?.anonMB) ?? 'n/a',
           startupPeakRssMB: roundTo(idle?.peakMB) ?? 'n/a',
         },
       };
