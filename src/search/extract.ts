@@ -233,9 +233,13 @@ function addFullText(resource: Resource, plan: TypePlan, rows: IndexRows): void 
   }
 }
 
-/** The words of a text, space-separated, at most MAX_TEXT characters of them. */
+/**
+ * The distinct words of a text, space-separated, at most MAX_TEXT characters of them. Matching
+ * asks only whether a word is there (no positions, no ranking), and half the words of a typical
+ * resource repeat another (a code's display and its text, say): the full-text index gets each once.
+ */
 function indexedWords(text: string): string {
-  const words = textWords(text).join(' ');
+  const words = [...new Set(textWords(text))].join(' ');
   return words.length <= MAX_TEXT ? words : words.slice(0, words.lastIndexOf(' ', MAX_TEXT) + 1 || MAX_TEXT).trimEnd();
 }
 
