@@ -62,15 +62,17 @@ test('a read after a write is answered sees the write; before it, the version re
   await db.close();
 });
 
-test('a commit of writes with no declared key empties the cache; other resources keep their entries', async () => {
-  const { file, db, store } = await openStore('undeclared');
-  await put(store, basic('a', '1', 'a'));
-  await put(store, basic('b', '1', 'b'));
-  await store.readCurrent('', 'Basic', 'a');
-  await store.readCurrent('', 'Basic', 'b');
+/** A store whose cache holds Basic/a and Basic/b, both since changed behind its back (to 'a changed', 'b changed'). */
+async function withStaleEntries(name: string) {
+  const opened = await openStore(name);
+  for (const id of ['a', 'b']) await put(opened.store, basic(id, '1', id));
+  for (const id of ['a', 'b']) await opened.store.readCurrent('', 'Basic', id);
+  for (const id of ['a', 'b']) overwriteBehindKilnsBack(opened.file, id, `${id} changed`);
+  return opened;
+}
 
-  overwriteBehindKilnsBack(file, 'a', 'a changed');
-  overwriteBehindKilnsBack(file, 'b', 'b changed');
+test('a commit of writes with no declared key empties the cache; other resources keep their entries', async () => {
+  const { db, store } = await withStaleEntries('undeclared');
   await put(store, basic('c', '1', 'c'));
   assert.equal(noteOf(await store.readCurrent('', 'Basic', 'a')), '<div>a</div>', "another resource's write leaves a's entry");
 
@@ -82,13 +84,7 @@ test('a commit of writes with no declared key empties the cache; other resources
 });
 
 test('a rehearsal undone in a savepoint (tentatively) keeps the entries of resources it did not write', async () => {
-  const { file, db, store } = await openStore('tentatively');
-  await put(store, basic('a', '1', 'a'));
-  await put(store, basic('b', '1', 'b'));
-  await store.readCurrent('', 'Basic', 'a');
-  await store.readCurrent('', 'Basic', 'b');
-  overwriteBehindKilnsBack(file, 'a', 'a changed');
-  overwriteBehindKilnsBack(file, 'b', 'b changed');
+  const { db, store } = await withStaleEntries('tentatively');
 
   await store.transaction(async (tx) => {
     await tx.tentatively(() => tx.writeVersion('', basic('b', '2', 'rehearsed, undone')));
