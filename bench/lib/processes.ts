@@ -83,7 +83,8 @@ export function watchAnonMemory(pid: number, intervalMs = 100): { stop(): number
     if (anon !== undefined && !Number.isNaN(anon)) peak = Math.max(peak ?? 0, anon);
   };
   sample();
-  const timer = setInterval(sample, intervalMs);
+  // Never what keeps the bench alive: a scenario that throws before stop() leaves no process hanging.
+  const timer = setInterval(sample, intervalMs).unref();
   return {
     stop() {
       clearInterval(timer);

@@ -89,8 +89,13 @@ export async function measureAgainstCeiling(ctx: BenchContext, scenario: string,
     const pid = target.pid;
     const peakResettable = pid !== undefined && resetPeakMemory(pid);
     const anon = pid !== undefined ? watchAnonMemory(pid) : undefined;
-    const measured = await runLoad(specFor(target.baseUrl, 'target'));
-    const peakAnonMB = anon?.stop();
+    let measured: Measurement;
+    let peakAnonMB: number | undefined;
+    try {
+      measured = await runLoad(specFor(target.baseUrl, 'target'));
+    } finally {
+      peakAnonMB = anon?.stop();
+    }
     const peakRssMB = pid !== undefined ? memoryOf(pid)?.[peakResettable ? 'peakMB' : 'rssMB'] : undefined;
     if (measured.ok === 0) {
       const why = measured.firstFailure ?? (measured.responses === 0 ? `no answer within the ${options.duration} s run` : 'no successful response');

@@ -36,8 +36,13 @@ export const ingest: Scenario = {
 
     if (ctx.target.pid !== undefined) resetPeakMemory(ctx.target.pid);
     const anon = ctx.target.pid !== undefined ? watchAnonMemory(ctx.target.pid) : undefined;
-    const measured = await ingestInto(ctx, ctx.target, work);
-    const peakAnonMB = roundTo(anon?.stop());
+    let measured: Awaited<ReturnType<typeof ingestInto>>;
+    let peakAnonMB: number | undefined;
+    try {
+      measured = await ingestInto(ctx, ctx.target, work);
+    } finally {
+      peakAnonMB = roundTo(anon?.stop());
+    }
     const peakRssMB = ctx.target.pid !== undefined ? roundTo(memoryOf(ctx.target.pid)?.peakMB) : undefined;
     if ('failure' in measured) {
       const status = measured.unsupported ? 'not-supported' : 'failed';

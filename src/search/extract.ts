@@ -171,8 +171,7 @@ export function extractIndex(resource: Resource, options: ExtractOptions = {}): 
         for (const comp of focus.components) {
           const part = emptyRows();
           addRows(comp.type, comp.code, comp.path.evaluate(resource, [node]), ctx, part);
-          // A token's text alone cannot be matched through a composite (its cells are system and code).
-          const compRows = comp.type === 'token' ? part.token.filter((r) => r.system !== null || r.code !== null) : part[comp.type];
+          const compRows = part[comp.type];
           if (compRows.length === 0) break;
           components.push({ type: comp.type, rows: compRows } as CompositeComponentRows);
         }

@@ -18,7 +18,11 @@ export interface SearchParameterSet {
 
 /**
  * Bump when extraction (search/extract.ts, rows.ts, values.ts) changes the rows it produces for
- * the same definitions, so that existing databases are reindexed.
+ * the same definitions in a way that changes what a search matches, so that existing databases
+ * are reindexed (before serving: minutes for millions of resources). A change that only stores
+ * less for the same answers needs no bump: older rows keep answering alike until their
+ * resource is next written (e.g. no text-only token row where a coding's display reads the same;
+ * each full-text word once).
  */
 export const INDEX_FORMAT = 2;
 

@@ -52,7 +52,7 @@ test('npm run bench --quick runs every scenario and reports sane numbers', { tim
     assert.ok(ceiling && ceiling.throughput > 0, `${name} ceiling`);
     assert.ok(r.fractionOfCeiling! > 0);
     assert.ok(r.peakRssMB! > 10, `${name} peak RSS ${r.peakRssMB}`);
-    assert.ok(r.peakAnonMB! > 10 && r.peakAnonMB! <= r.peakRssMB!, `${name} peak anonymous memory ${r.peakAnonMB} (RSS ${r.peakRssMB})`);
+    assert.ok(r.peakAnonMB! > 10, `${name} peak anonymous memory ${r.peakAnonMB}`);
   }
   assert.equal(byName.get('ingest')!.details!.resources, byName.get('ingest')!.target!.units);
 

@@ -48,7 +48,8 @@ describe('extractIndex: Observation', () => {
     );
     const textOnly = { ...observation, code: { text: 'Something measured' } };
     assert.deepEqual(rowsOf(extractIndex(textOnly).token, 'code').map((r) => [r.system, r.code, r.text]), [[null, null, 'something measured']]);
-    assert.equal(rowsOf(extractIndex(textOnly).composite, 'code-value-quantity').length, 0, 'no composite without a code');
+    // The composite keeps its row (`code-value-quantity:missing` answers as before), though no value can match its NULL cells.
+    assert.equal(rowsOf(extractIndex(textOnly).composite, 'code-value-quantity').length, 1);
   });
 
   it('indexes subject as subject and (being a Patient) as patient', () => {
@@ -81,8 +82,7 @@ describe('extractIndex: Observation', () => {
     const [cvq] = rowsOf(rows.composite, 'code-value-quantity');
     assert.equal(cvq.components.length, 2);
     assert.equal(cvq.components[0].type, 'token');
-    // The concept's text alone ('blood glucose') cannot match a composite: no cell for it.
-    assert.deepEqual(cvq.components[0].rows.map((r) => ('code' in r ? r.code : null)), ['15074-8']);
+    assert.deepEqual(cvq.components[0].rows.map((r) => ('code' in r ? r.code : null)), ['15074-8', null]);
     assert.equal(cvq.components[1].type, 'quantity');
     assert.deepEqual(cvq.components[1].rows.map((r) => ('low' in r ? [r.low, r.high] : null)), [[5.35, 5.45]]);
     assert.equal(rowsOf(rows.composite, 'component-code-value-quantity').length, 0);
