@@ -94,6 +94,25 @@ export function watchAnonMemory(pid: number, intervalMs = 100): { stop(): number
   };
 }
 
+/**
+ * Runs `work` (a measured run against the server `pid`) and reads the server's memory over it:
+ * peak RSS (VmHWM since a reset before the run; the RSS at its end where the mark cannot be
+ * reset) and peak anonymous memory (sampled). No figures without a pid.
+ */
+export async function measuringMemory<T>(pid: number | undefined, work: () => Promise<T>): Promise<{ value: T; peakRssMB?: number; peakAnonMB?: number }> {
+  if (pid === undefined) return { value: await work() };
+  const peakResettable = resetPeakMemory(pid);
+  const anon = watchAnonMemory(pid);
+  let peakAnonMB: number | undefined;
+  let value: T;
+  try {
+    value = await work();
+  } finally {
+    peakAnonMB = anon.stop();
+  }
+  return { value, peakAnonMB, peakRssMB: memoryOf(pid)?.[peakResettable ? 'peakMB' : 'rssMB'] };
+}
+
 /** Resets the peak-RSS mark (Linux ≥ 4.0), so each scenario reports its own peak; false when not allowed. */
 export function resetPeakMemory(pid: number): boolean {
   try {

@@ -3,7 +3,7 @@ import { Random } from '../../src/generate/prng.js';
 import type { Ceiling } from './ceiling.js';
 import type { SeededPatient, Target } from './fhir.js';
 import { runLoad, type LoadSpec, type Measurement } from './load.js';
-import { memoryOf, resetPeakMemory, watchAnonMemory } from './processes.js';
+import { measuringMemory } from './processes.js';
 
 export interface BenchOptions {
   scenarios: string[];
@@ -86,17 +86,7 @@ export async function measureAgainstCeiling(ctx: BenchContext, scenario: string,
   const rounds: { target: Measurement; ceiling?: Measurement; peakRssMB?: number; peakAnonMB?: number }[] = [];
   for (let round = 0; round < options.rounds; round++) {
     if (round === 0 && options.warmup > 0) await runLoad({ ...specFor(target.baseUrl, 'target'), duration: options.warmup });
-    const pid = target.pid;
-    const peakResettable = pid !== undefined && resetPeakMemory(pid);
-    const anon = pid !== undefined ? watchAnonMemory(pid) : undefined;
-    let measured: Measurement;
-    let peakAnonMB: number | undefined;
-    try {
-      measured = await runLoad(specFor(target.baseUrl, 'target'));
-    } finally {
-      peakAnonMB = anon?.stop();
-    }
-    const peakRssMB = pid !== undefined ? memoryOf(pid)?.[peakResettable ? 'peakMB' : 'rssMB'] : undefined;
+    const { value: measured, peakRssMB, peakAnonMB } = await measuringMemory(target.pid, () => runLoad(specFor(target.baseUrl, 'target')));
     if (measured.ok === 0) {
       const why = measured.firstFailure ?? (measured.responses === 0 ? `no answer within the ${options.duration} s run` : 'no successful response');
       return { scenario, status: 'failed', unit, target: strip(measured), peakRssMB: roundTo(peakRssMB), peakAnonMB: roundTo(peakAnonMB), note: why };

@@ -9,7 +9,7 @@ import { syntheaFiles, readSyntheaBundle } from '../../src/generate/synthea.js';
 import { directoryBundles, patientBundle, patientRecord } from '../../src/generate/synthetic.js';
 import { call, describeFailure, type Target } from '../lib/fhir.js';
 import { runLoad, type Measurement } from '../lib/load.js';
-import { memoryOf, resetPeakMemory, watchAnonMemory } from '../lib/processes.js';
+import { measuringMemory } from '../lib/processes.js';
 import { roundTo, type BenchContext, type BenchOptions, type Scenario, type ScenarioResult } from '../lib/scenario.js';
 import { rewriteConditionals } from '../lib/synthea-rewrite.js';
 
@@ -34,16 +34,10 @@ export const ingest: Scenario = {
     ctx.log(`ingest: ${work.source}: ${work.prelude.length + work.bundles.length} bundles, ${total} resources`);
     const details = { source: work.source, bundles: work.prelude.length + work.bundles.length, resources: total };
 
-    if (ctx.target.pid !== undefined) resetPeakMemory(ctx.target.pid);
-    const anon = ctx.target.pid !== undefined ? watchAnonMemory(ctx.target.pid) : undefined;
-    let measured: Awaited<ReturnType<typeof ingestInto>>;
-    let peakAnonMB: number | undefined;
-    try {
-      measured = await ingestInto(ctx, ctx.target, work);
-    } finally {
-      peakAnonMB = roundTo(anon?.stop());
-    }
-    const peakRssMB = ctx.target.pid !== undefined ? roundTo(memoryOf(ctx.target.pid)?.peakMB) : undefined;
+    const memory = await measuringMemory(ctx.target.pid, () => ingestInto(ctx, ctx.target, work));
+    const measured = memory.value;
+    const peakRssMB = roundTo(memory.peakRssMB);
+    const peakAnonMB = roundTo(memory.peakAnonMB);
     if ('failure' in measured) {
       const status = measured.unsupported ? 'not-supported' : 'failed';
       return { scenario: 'ingest', status, note: `${measured.unsupported ? 'not supported by target: ' : ''}${measured.failure}`, details, peakRssMB, peakAnonMB };
