@@ -251,6 +251,46 @@ test('a key seen in a rolled-back rehearsal is not used afterwards', async () =>
   await store.close();
 });
 
+test('the first unit of a transaction runs without a savepoint: when it fails, its writes (full-text ones too) are undone and the units after it are kept', () => {
+  const connection = openConnection(join(dir, 'first-unit.sqlite'), false);
+  connection.exec('CREATE TABLE t (unit INTEGER NOT NULL, v TEXT NOT NULL)');
+  connection.exec('CREATE VIRTUAL TABLE search_fulltext USING fts5(words)');
+  const session = new WriteSession(new SqliteExecutor(connection));
+  const unit = (n: number, fail: 'posted' | 'work' | false) => {
+    session.startUnit();
+    session.post('INSERT INTO t VALUES (?, ?)', [n, `v${n}`]);
+    session.post('INSERT INTO search_fulltext (rowid, words) VALUES (?, ?)', [n, `word${n}`]);
+    if (fail === 'posted') session.post('INSERT INTO t VALUES (?, ?)', [n, null]);
+    session.endUnit(fail !== 'work');
+  };
+  session.begin(false);
+  unit(0, 'posted');
+  unit(1, false);
+  unit(2, 'work');
+  unit(3, false);
+  assert.deepEqual(
+    session.commit().map((failure) => failure.unit),
+    [0],
+  );
+  session.begin(true);
+  unit(4, 'work');
+  unit(5, 'posted');
+  unit(6, false);
+  assert.deepEqual(
+    session.commit().map((failure) => failure.unit),
+    [1],
+  );
+  assert.deepEqual(
+    connection.prepare('SELECT unit FROM t ORDER BY unit').all().map((row) => (row as { unit: number }).unit),
+    [1, 3, 6],
+  );
+  assert.deepEqual(
+    connection.prepare("SELECT rowid FROM search_fulltext WHERE search_fulltext MATCH 'word0 OR word1 OR word2 OR word3 OR word4 OR word5 OR word6' ORDER BY rowid").all(),
+    [{ rowid: 1 }, { rowid: 3 }, { rowid: 6 }],
+  );
+  connection.close();
+});
+
 test('a write that makes SQLite end the whole transaction (database full) fails every unit of the group, and none of them is kept', () => {
   const connection = openConnection(join(dir, 'full-session.sqlite'), false);
   connection.exec('CREATE TABLE t (unit INTEGER NOT NULL, v TEXT NOT NULL)');
@@ -259,16 +299,16 @@ test('a write that makes SQLite end the whole transaction (database full) fails 
   connection.pragma(`max_page_count = ${Number(connection.pragma('page_count', { simple: true })) + 20}`);
   const session = new WriteSession(new SqliteExecutor(connection));
   session.begin(false);
-  session.startUnit(true);
+  session.startUnit();
   session.post('INSERT INTO t VALUES (?, ?)', [0, 'zero']);
   session.endUnit(true);
   // An index insert of many rows (INSERT OR FAIL, as the store's): the database fills part-way.
-  session.startUnit(true);
+  session.startUnit();
   const rows = Array.from({ length: 100 }, (_, i) => [1, `${'x'.repeat(1500)}${i}`]);
   session.post(`${sqliteDialect.insertMany} t (unit, v) VALUES ${rows.map(() => '(?, ?)').join(', ')}`, rows.flat());
   session.endUnit(true);
   assert.equal(connection.inTransaction, false, 'SQLite rolled the whole transaction back');
-  session.startUnit(true);
+  session.startUnit();
   session.post('INSERT INTO t VALUES (?, ?)', [2, 'two']);
   session.post('INSERT INTO search_fulltext (words) VALUES (?)', ['two']);
   assert.throws(() => session.query('SELECT 1'), /full/);

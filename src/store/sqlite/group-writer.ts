@@ -57,7 +57,7 @@ export class LocalWriter implements GroupWriter {
     this.session.begin(serving && units.every((unit) => unit.small));
     const outcomes: { ok: boolean; value: unknown }[] = [];
     for (const unit of units) {
-      this.session.startUnit(units.length > 1);
+      this.session.startUnit();
       try {
         outcomes.push({ ok: true, value: await unit.work(this.executor) });
       } catch (error) {

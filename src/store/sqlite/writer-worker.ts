@@ -65,7 +65,7 @@ function run(session: WriteSession, messages: WriterMessage[]): boolean {
         }
         group.ids.push(message[1]);
         group.inUnit = true;
-        session.startUnit(true);
+        session.startUnit();
         break;
       }
       case 'end':
