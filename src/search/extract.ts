@@ -14,7 +14,7 @@ import {
   tokenRows,
   uriRows,
 } from './rows.js';
-import { textWords } from './values.js';
+import { forEachTextWord } from './values.js';
 
 export type * from './rows.js';
 
@@ -219,27 +219,35 @@ function addFullText(resource: Resource, plan: TypePlan, rows: IndexRows): void 
   if (plan.text) {
     const div = (resource.text as { div?: unknown } | undefined)?.div;
     if (typeof div === 'string') {
-      const text = narrativeText(div);
-      const words = indexedWords(text);
+      const words = indexedWords([narrativeText(div)]);
       if (words) rows.text.push({ param: '_text', value: words });
     }
   }
   if (plan.content) {
     const parts: string[] = [];
     collectStrings(resource, parts, 0);
-    const words = indexedWords(parts.join(' '));
+    const words = indexedWords(parts);
     if (words) rows.text.push({ param: '_content', value: words });
   }
 }
 
 /**
- * The distinct words of a text, space-separated, at most MAX_TEXT characters of them. Matching
+ * The distinct words of some texts, space-separated, at most MAX_TEXT characters of them. Matching
  * asks only whether a word is there (no positions, no ranking), and half the words of a typical
- * resource repeat another (a code's display and its text, say): the full-text index gets each once.
+ * resource repeat another (a code's display and its text, say): the full-text index gets each once,
+ * and a text seen before is not split again.
  */
-function indexedWords(text: string): string {
-  const words = [...new Set(textWords(text))].join(' ');
-  return words.length <= MAX_TEXT ? words : words.slice(0, words.lastIndexOf(' ', MAX_TEXT) + 1 || MAX_TEXT).trimEnd();
+function indexedWords(texts: readonly string[]): string {
+  const seenTexts = new Set<string>();
+  const words = new Set<string>();
+  const add = (word: string) => words.add(word);
+  for (const text of texts) {
+    if (seenTexts.has(text)) continue;
+    seenTexts.add(text);
+    forEachTextWord(text, add);
+  }
+  const joined = [...words].join(' ');
+  return joined.length <= MAX_TEXT ? joined : joined.slice(0, joined.lastIndexOf(' ', MAX_TEXT) + 1 || MAX_TEXT).trimEnd();
 }
 
 function collectStrings(value: unknown, out: string[], depth: number): void {

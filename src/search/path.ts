@@ -141,7 +141,11 @@ class Parser {
       terms.push(this.typeExpression());
     }
     if (terms.length === 1) return terms[0];
-    return (nodes, resource) => terms.flatMap((t) => t(nodes, resource));
+    return (nodes, resource) => {
+      const out: PathNode[] = [];
+      for (const term of terms) for (const node of term(nodes, resource)) out.push(node);
+      return out;
+    };
   }
 
   private typeExpression(): Step {

@@ -4,7 +4,7 @@ import type { Resource } from '../../src/fhir/types.js';
 import { extractIndex, narrativeText, planFor } from '../../src/search/extract.js';
 import { compilePath } from '../../src/search/path.js';
 import { defaultRegistry } from '../../src/search/parameters.js';
-import { DATE_MAX, DATE_MIN } from '../../src/search/values.js';
+import { DATE_MAX, DATE_MIN, normalizeText, textWords } from '../../src/search/values.js';
 
 const utc = (iso: string) => Date.parse(iso);
 const rowsOf = <T extends { param: string }>(rows: T[], param: string) => rows.filter((r) => r.param === param);
@@ -103,6 +103,17 @@ describe('extractIndex: Observation', () => {
     assert.deepEqual(words.filter((w) => w === 'body' || w === 'height'), ['body', 'height']);
     assert.ok(words.includes('measured'));
     assert.equal(new Set(words).size, words.length);
+  });
+
+  it('splits ASCII text into words as the Unicode-aware split does, and text with accents the same way', () => {
+    const unicodeSplit = (text: string) => normalizeText(text).split(/[^\p{L}\p{N}\p{Co}]+/u).filter(Boolean);
+    const ascii = Array.from({ length: 128 }, (_, c) => String.fromCharCode(c)).join('');
+    let seed = 7;
+    const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    const samples = [ascii, 'Body Height 8302-2 mg/dL', '  x  ', '', 'É-ric naïve Ω 漢字 ①'];
+    for (let i = 0; i < 500; i++) samples.push(Array.from({ length: 1 + Math.floor(random() * 40) }, () => ascii[Math.floor(random() * 128)]).join(''));
+    for (const text of samples) assert.deepEqual(textWords(text), unicodeSplit(text), JSON.stringify(text));
+    assert.deepEqual(textWords('Éric NAÏVE x1'), ['eric', 'naive', 'x1']);
   });
 
   it('does not index subject as patient when it is a Group', () => {
