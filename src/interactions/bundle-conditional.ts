@@ -86,7 +86,8 @@ async function resolveEntry(
     } else if (request.method === 'PATCH') {
       throw notFound(`No ${type} matches '${describe(request.query)}'`);
     } else id = typeof body?.id === 'string' ? body.id : newResourceId();
-    if (request.method === 'PUT' && body && typeof body === 'object') (body as { id?: string }).id = id;
+    // A copy: the entry's resource stays as sent, for a transaction run again.
+    if (request.method === 'PUT' && body && typeof body === 'object') request.body = { ...body, id };
     request.path = `${type}/${id}`;
     request.query = [];
     if (fullUrl) resolved.identities.set(fullUrl, `${type}/${id}`);

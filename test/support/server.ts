@@ -2,7 +2,7 @@ import { after, before } from 'node:test';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createKiln, type KilnComponents, type KilnOverrides } from '../../src/index.js';
+import { createKiln, openSqliteStore, type KilnComponents, type KilnOverrides, type Store } from '../../src/index.js';
 import { openTestPostgres } from './postgres.js';
 
 export interface TestServer {
@@ -15,9 +15,9 @@ export interface TestServer {
 /**
  * Starts a real Kiln HTTP server on a free loopback port with a fresh data directory. With
  * KILN_TEST_BACKEND=postgres its store is a fresh PostgreSQL one (see support/postgres.ts)
- * instead of the embedded SQLite.
+ * instead of the embedded SQLite. `wrapStore` puts a wrapper of the test's around the store.
  */
-export async function startTestServer(overrides: KilnOverrides = {}): Promise<TestServer> {
+export async function startTestServer(overrides: KilnOverrides = {}, wrapStore?: (store: Store) => Store): Promise<TestServer> {
   const dataDir = await mkdtemp(join(tmpdir(), 'kiln-test-'));
   const components: Partial<KilnComponents> = {};
   let cleanupStore = async () => {};
@@ -25,7 +25,8 @@ export async function startTestServer(overrides: KilnOverrides = {}): Promise<Te
     const postgres = await openTestPostgres();
     components.store = postgres.store;
     cleanupStore = postgres.cleanup;
-  }
+  } else if (wrapStore) components.store = await openSqliteStore(dataDir);
+  if (wrapStore) components.store = wrapStore(components.store!);
   const config: KilnOverrides = {
     dataDir,
     ...overrides,
