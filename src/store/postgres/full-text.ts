@@ -1,7 +1,7 @@
 import { typeCondition } from '../../search/sql/clauses.js';
 import { raw, sql, type Sql } from '../../search/sql/fragment.js';
 import type { TextQuery } from '../../search/sql/text.js';
-import type { SqlValue } from '../sql/driver.js';
+import { write, type SqlValue } from '../sql/driver.js';
 import { chunked, placeholders, type FullTextIndex } from '../sql/full-text.js';
 
 /**
@@ -30,12 +30,12 @@ export const postgresFullText: FullTextIndex = {
     for (const part of chunked(rows)) {
       const params: SqlValue[] = [];
       for (const row of part) params.push(row.rkey, row.tenant, row.type, row.param, row.words);
-      await executor.execute(`INSERT INTO ${TABLE} (rkey, tenant, type, param, words) VALUES ${placeholders(part.length, "(?, ?, ?, ?, strip(to_tsvector('simple', ?)))")}`, params);
+      await write(executor, `INSERT INTO ${TABLE} (rkey, tenant, type, param, words) VALUES ${placeholders(part.length, "(?, ?, ?, ?, strip(to_tsvector('simple', ?)))")}`, params);
     }
   },
 
   async remove(executor, rkeys) {
-    for (const part of chunked(rkeys)) await executor.execute(`DELETE FROM ${TABLE} WHERE rkey IN (${placeholders(part.length)})`, [...part]);
+    for (const part of chunked(rkeys)) await write(executor, `DELETE FROM ${TABLE} WHERE rkey IN (${placeholders(part.length)})`, [...part]);
   },
 
   set(ctx, param, query, types): Sql {

@@ -3,6 +3,7 @@ import { migrate } from '../sql/schema.js';
 import { SqlStore, type SqlStoreOptions } from '../sql/sql-store.js';
 import type { SqlDatabase, SqlExecutor, SqlValue } from '../sql/driver.js';
 import { postgresDialect, toPositional } from './dialect.js';
+import { withDeferredWrites } from '../sql/deferred-writes.js';
 
 class PgliteExecutor implements SqlExecutor {
   constructor(private readonly target: PGlite | Transaction) {}
@@ -39,7 +40,7 @@ export class PgliteDatabase implements SqlDatabase {
   }
 
   transaction<T>(work: (tx: SqlExecutor) => Promise<T>): Promise<T> {
-    return this.pglite.transaction((tx) => work(new PgliteExecutor(tx)));
+    return this.pglite.transaction((tx) => withDeferredWrites(new PgliteExecutor(tx), work));
   }
 
   /** PGlite queues every other query behind an open transaction: nothing commits meanwhile. */
