@@ -94,15 +94,42 @@ export function watchAnonMemory(pid: number, intervalMs = 100): { stop(): number
   };
 }
 
+/** Linux's clock ticks per second (`getconf CLK_TCK`), the unit of /proc/<pid>/stat's CPU times: 100 on every Linux Node runs on. */
+const CLOCK_TICKS_PER_SECOND = 100;
+
+/** CPU seconds a process has used so far, all its threads, user and system (undefined when /proc cannot tell). */
+export function cpuSecondsOf(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name (field 2) may hold spaces and parentheses: count fields after its last ')'.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(fields[11]) + Number(fields[12]); // utime and stime, fields 14 and 15
+    return Number.isFinite(ticks) ? ticks / CLOCK_TICKS_PER_SECOND : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** What a measured run cost the server: memory (see measuringServer) and CPU seconds. */
+export interface ServerCost {
+  peakRssMB?: number;
+  peakAnonMB?: number;
+  /** CPU seconds of the server process (all threads) over the run. */
+  cpuS?: number;
+}
+
 /**
- * Runs `work` (a measured run against the server `pid`) and reads the server's memory over it:
- * peak RSS (VmHWM since a reset before the run; the RSS at its end where the mark cannot be
- * reset) and peak anonymous memory (sampled). No figures without a pid.
+ * Runs `work` (a measured run against the server `pid`) and reads what it cost the server: peak
+ * RSS (VmHWM since a reset before the run; the RSS at its end where the mark cannot be reset),
+ * peak anonymous memory (sampled) and CPU seconds. CPU is the steadiest figure on a noisy shared
+ * machine: other processes slow the server's answers down but hardly change the work it does.
+ * No figures without a pid.
  */
-export async function measuringMemory<T>(pid: number | undefined, work: () => Promise<T>): Promise<{ value: T; peakRssMB?: number; peakAnonMB?: number }> {
+export async function measuringServer<T>(pid: number | undefined, work: () => Promise<T>): Promise<{ value: T } & ServerCost> {
   if (pid === undefined) return { value: await work() };
   const peakResettable = resetPeakMemory(pid);
   const anon = watchAnonMemory(pid);
+  const cpuBefore = cpuSecondsOf(pid);
   let peakAnonMB: number | undefined;
   let value: T;
   try {
@@ -110,7 +137,9 @@ export async function measuringMemory<T>(pid: number | undefined, work: () => Pr
   } finally {
     peakAnonMB = anon.stop();
   }
-  return { value, peakAnonMB, peakRssMB: memoryOf(pid)?.[peakResettable ? 'peakMB' : 'rssMB'] };
+  const cpuAfter = cpuSecondsOf(pid);
+  const cpuS = cpuBefore === undefined || cpuAfter === undefined ? undefined : cpuAfter - cpuBefore;
+  return { value, peakAnonMB, peakRssMB: memoryOf(pid)?.[peakResettable ? 'peakMB' : 'rssMB'], cpuS };
 }
 
 /** Resets the peak-RSS mark (Linux ≥ 4.0), so each scenario reports its own peak; false when not allowed. */

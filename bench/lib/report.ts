@@ -58,7 +58,7 @@ export function table(report: BenchReport): string {
   const lines = [
     `Kiln bench · ${report.date} · ${report.server} @ ${report.revision} · ${m.cpu}, ${m.cores} cores, ${m.memoryGB} GB · node ${m.node} · load ${report.loadAverage.start} → ${report.loadAverage.end}`,
   ];
-  const header = ['scenario', 'throughput', 'p50 ms', 'p95 ms', 'p99 ms', 'failed', 'peak RSS', 'peak anon', 'ceiling', 'of ceiling'];
+  const header = ['scenario', 'throughput', 'p50 ms', 'p95 ms', 'p99 ms', 'failed', 'peak RSS', 'peak anon', 'CPU µs/unit', 'ceiling', 'of ceiling'];
   const rows: string[][] = [];
   const notes: string[] = [];
   for (const r of report.results) {
@@ -73,6 +73,7 @@ export function table(report: BenchReport): string {
         number(t.failed),
         r.peakRssMB === undefined ? '–' : `${number(r.peakRssMB)} MB`,
         r.peakAnonMB === undefined ? '–' : `${number(r.peakAnonMB)} MB`,
+        number(r.cpuUsPerUnit),
         r.ceiling ? number(r.ceiling.throughput) : '–',
         r.fractionOfCeiling === undefined ? '–' : `${number(r.fractionOfCeiling * 100)}%`,
       ]);

@@ -3,7 +3,7 @@ import { Random } from '../../src/generate/prng.js';
 import type { Ceiling } from './ceiling.js';
 import type { SeededPatient, Target } from './fhir.js';
 import { runLoad, type LoadSpec, type Measurement } from './load.js';
-import { measuringMemory } from './processes.js';
+import { measuringServer, type ServerCost } from './processes.js';
 
 export interface BenchOptions {
   scenarios: string[];
@@ -59,6 +59,8 @@ export interface ScenarioResult {
   peakRssMB?: number;
   /** The server's peak anonymous memory (RssAnon: heaps, stacks, malloc) during the run, sampled every 100 ms (MB). */
   peakAnonMB?: number;
+  /** The server's CPU time (all threads) per unit of the throughput (µs): per resource, request, …; of the median round. */
+  cpuUsPerUnit?: number;
   /** Throughput of each round (target, ceiling) when there were several. */
   rounds?: { target: number; ceiling?: number }[];
   /** Scenario-specific figures (start-up times, resources loaded, …). */
@@ -83,10 +85,10 @@ export type SpecFor = (baseUrl: string, server: 'target' | 'ceiling') => LoadSpe
 export async function measureAgainstCeiling(ctx: BenchContext, scenario: string, unit: string, specFor: SpecFor): Promise<ScenarioResult> {
   const { options, target, ceiling } = ctx;
   const method = specFor(target.baseUrl, 'target').requests[0].method ?? 'GET';
-  const rounds: { target: Measurement; ceiling?: Measurement; peakRssMB?: number; peakAnonMB?: number }[] = [];
+  const rounds: ({ target: Measurement; ceiling?: Measurement } & ServerCost)[] = [];
   for (let round = 0; round < options.rounds; round++) {
     if (round === 0 && options.warmup > 0) await runLoad({ ...specFor(target.baseUrl, 'target'), duration: options.warmup });
-    const { value: measured, peakRssMB, peakAnonMB } = await measuringMemory(target.pid, () => runLoad(specFor(target.baseUrl, 'target')));
+    const { value: measured, peakRssMB, peakAnonMB, cpuS } = await measuringServer(target.pid, () => runLoad(specFor(target.baseUrl, 'target')));
     if (measured.ok === 0) {
       const why = measured.firstFailure ?? (measured.responses === 0 ? `no answer within the ${options.duration} s run` : 'no successful response');
       return { scenario, status: 'failed', unit, target: strip(measured), peakRssMB: roundTo(peakRssMB), peakAnonMB: roundTo(peakAnonMB), note: why };
@@ -97,15 +99,17 @@ export async function measureAgainstCeiling(ctx: BenchContext, scenario: string,
       if (round === 0 && options.warmup > 0) await runLoad({ ...specFor(ceiling.baseUrl, 'ceiling'), duration: options.warmup });
       bare = await runLoad(specFor(ceiling.baseUrl, 'ceiling'));
     }
-    rounds.push({ target: measured, ceiling: bare, peakRssMB, peakAnonMB });
+    rounds.push({ target: measured, ceiling: bare, peakRssMB, peakAnonMB, cpuS });
   }
+  const middle = median(rounds, (r) => r.target.throughput);
   const result: ScenarioResult = {
     scenario,
     status: 'ok',
     unit,
-    target: strip(median(rounds, (r) => r.target.throughput).target),
+    target: strip(middle.target),
     peakRssMB: roundTo(Math.max(...rounds.map((r) => r.peakRssMB ?? NaN))),
     peakAnonMB: roundTo(Math.max(...rounds.map((r) => r.peakAnonMB ?? NaN))),
+    cpuUsPerUnit: cpuPerUnit(middle.cpuS, middle.target.units),
   };
   const failed = rounds.reduce((sum, r) => sum + r.target.failed, 0);
   if (failed > 0) result.note = `${failed} failed: ${rounds.find((r) => r.target.firstFailure)?.target.firstFailure}`;
@@ -124,6 +128,11 @@ function median<T>(items: T[], by: (item: T) => number): T {
 
 function strip({ sample: _sample, ...measurement }: Measurement): Omit<Measurement, 'sample'> {
   return measurement;
+}
+
+/** Server CPU µs per unit of work, from CPU seconds over `units` done. */
+export function cpuPerUnit(cpuS: number | undefined, units: number): number | undefined {
+  return cpuS === undefined || units <= 0 ? undefined : roundTo((cpuS * 1e6) / units, 0);
 }
 
 export function roundTo(value: number | undefined, digits = 1): number | undefined {

@@ -9,8 +9,8 @@ import { syntheaFiles, readSyntheaBundle } from '../../src/generate/synthea.js';
 import { directoryBundles, patientBundle, patientRecord } from '../../src/generate/synthetic.js';
 import { call, describeFailure, type Target } from '../lib/fhir.js';
 import { runLoad, type Measurement } from '../lib/load.js';
-import { measuringMemory } from '../lib/processes.js';
-import { roundTo, type BenchContext, type BenchOptions, type Scenario, type ScenarioResult } from '../lib/scenario.js';
+import { measuringServer } from '../lib/processes.js';
+import { cpuPerUnit, roundTo, type BenchContext, type BenchOptions, type Scenario, type ScenarioResult } from '../lib/scenario.js';
 import { rewriteConditionals } from '../lib/synthea-rewrite.js';
 
 interface Payload {
@@ -34,16 +34,16 @@ export const ingest: Scenario = {
     ctx.log(`ingest: ${work.source}: ${work.prelude.length + work.bundles.length} bundles, ${total} resources`);
     const details = { source: work.source, bundles: work.prelude.length + work.bundles.length, resources: total };
 
-    const memory = await measuringMemory(ctx.target.pid, () => ingestInto(ctx, ctx.target, work));
-    const measured = memory.value;
-    const peakRssMB = roundTo(memory.peakRssMB);
-    const peakAnonMB = roundTo(memory.peakAnonMB);
+    const cost = await measuringServer(ctx.target.pid, () => ingestInto(ctx, ctx.target, work));
+    const measured = cost.value;
+    const peakRssMB = roundTo(cost.peakRssMB);
+    const peakAnonMB = roundTo(cost.peakAnonMB);
     if ('failure' in measured) {
       const status = measured.unsupported ? 'not-supported' : 'failed';
       return { scenario: 'ingest', status, note: `${measured.unsupported ? 'not supported by target: ' : ''}${measured.failure}`, details, peakRssMB, peakAnonMB };
     }
     const { sample, ...target } = measured;
-    const result: ScenarioResult = { scenario: 'ingest', status: 'ok', unit: 'resources/s', target, peakRssMB, peakAnonMB, details: { ...details, seconds: roundTo(measured.elapsedS, 2)! } };
+    const result: ScenarioResult = { scenario: 'ingest', status: 'ok', unit: 'resources/s', target, peakRssMB, peakAnonMB, cpuUsPerUnit: cpuPerUnit(cost.cpuS, target.units), details: { ...details, seconds: roundTo(measured.elapsedS, 2)! } };
     if (measured.failed > 0) result.note = `${measured.failed} of ${work.bundles.length} bundles failed: ${measured.firstFailure}`;
     if (ctx.ceiling && sample) {
       await ctx.ceiling.answer({ POST: sample });

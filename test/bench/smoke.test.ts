@@ -30,7 +30,7 @@ test('npm run bench --quick runs every scenario and reports sane numbers', { tim
   const out = join(dir, 'report.json');
   const run = await runBench(['--quick', '--kiln', 'source', '--duration', '0.3', '--warmup', '0', '--idle-ms', '100', '--out', out]);
   assert.equal(run.code, 0, `bench exited ${run.code}\n${run.stderr}\n${run.stdout}`);
-  assert.match(run.stdout, /scenario\s+throughput\s+p50 ms\s+p95 ms\s+p99 ms/);
+  assert.match(run.stdout, /scenario\s+throughput\s+p50 ms\s+p95 ms\s+p99 ms.*CPU µs\/unit/);
 
   const report = JSON.parse(readFileSync(out, 'utf8')) as BenchReport;
   assert.ok(report.machine.cores >= 1 && report.machine.node.startsWith('v'));
@@ -53,6 +53,7 @@ test('npm run bench --quick runs every scenario and reports sane numbers', { tim
     assert.ok(r.fractionOfCeiling! > 0);
     assert.ok(r.peakRssMB! > 10, `${name} peak RSS ${r.peakRssMB}`);
     assert.ok(r.peakAnonMB! > 10, `${name} peak anonymous memory ${r.peakAnonMB}`);
+    assert.ok(r.cpuUsPerUnit! > 0, `${name} server CPU per unit ${r.cpuUsPerUnit}`);
   }
   assert.equal(byName.get('ingest')!.details!.resources, byName.get('ingest')!.target!.units);
 
