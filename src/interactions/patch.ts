@@ -1,5 +1,6 @@
 // patch: https://hl7.org/fhir/R4/http.html#patch (JSON Patch, RFC 6902)
 import fastJsonPatch from 'fast-json-patch';
+import { cloneJson } from '../fhir/clone.js';
 import { FhirError, gone, invalid, notFound, unprocessable } from '../fhir/errors.js';
 import type { Resource } from '../fhir/types.js';
 import { replaceVersion } from './update.js';
@@ -41,7 +42,9 @@ export async function patch(ctx: InteractionContext, request: FhirRequest, resou
 
 function applyOperations(document: Resource, operations: Operation[]): Resource {
   try {
-    return applyPatch(document, operations, true, true).newDocument;
+    // On copies: applyPatch puts an `add`'s value into the document by reference, where later
+    // operations change it, and the store may run this write again from the same operations.
+    return applyPatch(document, cloneJson(operations), true, true).newDocument;
   } catch (error) {
     if (error instanceof JsonPatchError) {
       const message = `JSON Patch failed: ${error.message.split('\n')[0]}`;

@@ -1,6 +1,7 @@
 /**
- * A transaction the store runs again (after a conflict, SqlStore.transaction retries it) starts
- * from the Bundle as sent: the first run's rewritten references and assigned ids leave no trace.
+ * A write the store runs again (after a conflict, SqlStore.transaction retries it) starts from the
+ * request as sent: a transaction's rewritten references and assigned ids, or a JSON Patch's
+ * applied operations, leave no trace of the first run.
  * Spec: https://hl7.org/fhir/R4/http.html#trules (references to entries' fullUrls are rewritten).
  */
 import { test, before, after } from 'node:test';
@@ -8,7 +9,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import type { Store } from '../../src/index.js';
 import { startTestServer, type TestServer } from '../support/server.js';
-import { absoluteLocation, get, post, unique, type Json } from './helpers.js';
+import { absoluteLocation, get, http, post, unique, type Json } from './helpers.js';
 
 let server: TestServer;
 let base: string;
@@ -92,4 +93,38 @@ test('a transaction run a second time writes the references and ids of its secon
   assert.equal(conditional.body.id, conditionalId);
   const searched = await get(base, `Observation?subject=Patient/${patientId}`);
   assert.equal(searched.body.entry?.length, 1, 'the index holds the second run’s reference');
+});
+
+// fast-json-patch puts an `add` operation's value into the document by reference: an operation
+// after it then changes the value inside the patch itself, and a second run would see that.
+const addingOneIdentifier = () => [
+  { op: 'add', path: '/identifier', value: [] },
+  { op: 'add', path: '/identifier/-', value: { system: 'urn:test:retry', value: 'one' } },
+];
+const patchBinary = () => ({ resourceType: 'Binary', contentType: 'application/json-patch+json', data: Buffer.from(JSON.stringify(addingOneIdentifier())).toString('base64') });
+
+async function identifiersAfter(patch: (id: string) => Promise<{ status: number; text: string; body: Json }>): Promise<Json[]> {
+  const created = await post(base, 'Patient', { resourceType: 'Patient', active: true });
+  assert.equal(created.status, 201, created.text);
+  const before = runs;
+  const answer = await patch(created.body.id);
+  assert.equal(answer.status, 200, answer.text);
+  assert.equal(runs - before, 1, 'the patch ran once before the run that committed');
+  return (await get(base, `Patient/${created.body.id}`)).body.identifier;
+}
+
+test('a PATCH run a second time applies the operations as sent', async () => {
+  const identifiers = await identifiersAfter((id) =>
+    http(base, 'PATCH', `Patient/${id}`, { rawBody: JSON.stringify(addingOneIdentifier()), headers: { 'content-type': 'application/json-patch+json' } }),
+  );
+  assert.deepEqual(identifiers, [{ system: 'urn:test:retry', value: 'one' }]);
+});
+
+test('a batch PATCH entry run a second time applies the operations as sent', async () => {
+  const identifiers = await identifiersAfter(async (id) => {
+    const answer = await post(base, '', { resourceType: 'Bundle', type: 'batch', entry: [{ resource: patchBinary(), request: { method: 'PATCH', url: `Patient/${id}` } }] });
+    assert.match((answer.body.entry as Json[])[0].response.status, /^200/, answer.text);
+    return answer;
+  });
+  assert.deepEqual(identifiers, [{ system: 'urn:test:retry', value: 'one' }]);
 });
