@@ -6,7 +6,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { DeferredWrites } from '../../src/store/sql/deferred-writes.js';
 import { LOST_RACE, type SqlDatabase, type SqlExecutor, type SqlValue } from '../../src/store/sql/driver.js';
 import { connectPostgres, PgliteDatabase } from '../../src/store/postgres/index.js';
-import { dropSchema, settings, testPostgresUrl, uniqueSchemaName, withClient } from '../support/postgres.js';
+import { dropSchema, openTestPostgres, settings, testPostgresUrl, uniqueSchemaName, withClient } from '../support/postgres.js';
 
 let db: SqlDatabase;
 let cleanup = async () => {};
@@ -132,6 +132,25 @@ describe('deferred writes', () => {
     ]);
   });
 
+  test('a rollback to a savepoint after an error recovers the transaction: what waits is dropped, not sent into the aborted transaction', async () => {
+    await db.execute('DELETE FROM t');
+    await db.transaction(async (tx) => {
+      const deferred = new DeferredWrites(tx);
+      deferred.post(insertRows('t', '(?, ?)', [[]]), [1, 'before']);
+      await deferred.execute('SAVEPOINT rehearsal');
+      deferred.post(insertRows('t', '(?, ?)', [[]]), [2, 'rehearsed']);
+      await assert.rejects(deferred.query('SELECT 1 / 0 AS never'), /division by zero/);
+      await deferred.execute('ROLLBACK TO SAVEPOINT rehearsal');
+      await deferred.execute('RELEASE SAVEPOINT rehearsal');
+      deferred.post(insertRows('t', '(?, ?)', [[]]), [3, 'after']);
+      await deferred.flush();
+    });
+    assert.deepEqual(await rowsOf('t'), [
+      [1, 'before'],
+      [3, 'after'],
+    ]);
+  });
+
   test('a posted write that fails fails the transaction, and none of its writes is kept', async () => {
     await db.execute('DELETE FROM t');
     await assert.rejects(
@@ -152,4 +171,48 @@ describe('deferred writes', () => {
       (error: { code?: string; message?: string }) => error.code === LOST_RACE && error.message === 'row 999 was taken',
     );
   });
+});
+
+describe('deferred writes in the store (PostgreSQL)', () => {
+  test(
+    'a deadlock inside a rehearsal (tentatively) while index rows wait is retried, not hidden by the rollback',
+    { skip: !testPostgresUrl() && 'a deadlock needs two connections; PGlite has one (runs with KILN_TEST_POSTGRES_URL, as in CI)' },
+    async () => {
+      const { store, cleanup } = await openTestPostgres();
+      try {
+        const lastUpdated = new Date().toISOString();
+        let attempts = 0;
+        let bHeld!: () => void;
+        const bIsHeld = new Promise<void>((resolve) => (bHeld = resolve));
+        // T2 holds lock B; T1 holds A and, inside a rehearsal with a Patient's index rows waiting,
+        // asks for B; 200 ms later T2 asks for A. T1, the first to wait, is the one PostgreSQL
+        // ends with a deadlock (40P01) after deadlock_timeout, and the store runs it again.
+        const t2 = store.transaction(async (tx) => {
+          await tx.lock('deferred-test-B');
+          bHeld();
+          await new Promise((resolve) => setTimeout(resolve, 200));
+          await tx.lock('deferred-test-A');
+          return 'done';
+        });
+        const t1 = store.transaction(async (tx) => {
+          attempts++;
+          await tx.lock('deferred-test-A');
+          await tx.tentatively(async () => {
+            const resource = { resourceType: 'Patient', id: `p${attempts}`, name: [{ family: 'Smith' }], meta: { versionId: '1', lastUpdated } };
+            await tx.writeVersion('default', { resourceType: 'Patient', id: resource.id, versionId: '1', lastUpdated, deleted: false, method: 'POST', json: JSON.stringify(resource), resource: resource as never });
+            await bIsHeld;
+            await tx.lock('deferred-test-B');
+          });
+          return 'done';
+        });
+        const [first, second] = await Promise.allSettled([t1, t2]);
+        const reason = (r: PromiseSettledResult<string>) => (r.status === 'rejected' ? `${r.reason?.code} ${r.reason?.message}` : '');
+        assert.equal(second.status, 'fulfilled', `the other transaction: ${reason(second)}`);
+        assert.equal(first.status, 'fulfilled', `the rehearsing transaction: ${reason(first)}`);
+        assert.equal(attempts, 2, 'the rehearsing transaction lost the deadlock and was run again');
+      } finally {
+        await cleanup();
+      }
+    },
+  );
 });

@@ -7,8 +7,11 @@ import { lostRaceError, type SqlExecutor, type SqlValue } from './driver.js';
  * the same columns are merged into a few large INSERTs for many resources.
  *
  * The queue is flushed, in order, before a statement that names a table it holds writes for (so
- * reads in the transaction see them), before any statement other than a read or write of data
- * (a savepoint's rollback must find the writes made before it), and by `flush` before COMMIT. A posted statement that fails
+ * reads in the transaction see them), before a SAVEPOINT (a rollback to it must undo only what
+ * came after it) or any other statement that is not a read or write of rows, and by `flush`
+ * before COMMIT. `ROLLBACK TO SAVEPOINT` drops the queue instead: everything in it was posted
+ * after the latest savepoint, so the rollback undoes it, and sending it first would fail in a
+ * transaction an error has aborted (the error the rollback recovers from would be lost). A posted statement that fails
  * fails the statement that flushed it, or the commit: the unit fails, as `post` promises.
  */
 
@@ -35,8 +38,10 @@ interface InsertShape {
 
 const TABLE_OF = /^\s*(?:INSERT\s+INTO|DELETE\s+FROM|UPDATE)\s+(\w+)/i;
 const INSERT_PREFIX = /^INSERT INTO \w+ \([\w, ]+\) VALUES /;
-/** Statements that only read or write rows; any other (SAVEPOINT, ROLLBACK TO, …) sends the queue first. */
+/** Statements that only read or write rows; any other (SAVEPOINT, …) sends the queue first. */
 const DATA_STATEMENT = /^\s*(?:SELECT|WITH|INSERT|UPDATE|DELETE)\b/i;
+const ROLLBACK_TO = /^\s*ROLLBACK\s+TO\b/i;
+const RELEASE = /^\s*RELEASE\b/i;
 
 /** Shapes by statement text (the store's statement texts repeat); bounded. */
 const shapes = new Map<string, InsertShape | null>();
@@ -101,15 +106,20 @@ export class DeferredWrites implements SqlExecutor {
   }
 
   async execute(sql: string, params?: SqlValue[]): Promise<number> {
-    if (this.mustFlushFor(sql)) await this.flush();
+    if (ROLLBACK_TO.test(sql)) this.drop();
+    else if (this.mustFlushFor(sql)) await this.flush();
     return this.inner.execute(sql, params);
+  }
+
+  private drop(): void {
+    this.queue = [];
+    this.tables = new Set();
   }
 
   /** Sends every queued statement, in order, merging INSERTs of one shape between other statements. */
   async flush(): Promise<void> {
     const queue = this.queue;
-    this.queue = [];
-    this.tables = new Set();
+    this.drop();
     let merged = new Map<string, { shape: InsertShape; params: SqlValue[] }>();
     const sendMerged = async () => {
       for (const { shape, params } of merged.values()) await this.insertMerged(shape, params);
@@ -131,6 +141,8 @@ export class DeferredWrites implements SqlExecutor {
 
   private mustFlushFor(sql: string): boolean {
     if (this.queue.length === 0) return false;
+    // A savepoint's release undoes nothing: what waits can go later.
+    if (RELEASE.test(sql)) return false;
     if (!this.tables || !DATA_STATEMENT.test(sql)) return true;
     for (const table of this.tables) if (sql.includes(table)) return true;
     return false;
