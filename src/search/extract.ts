@@ -252,7 +252,11 @@ function indexedWords(texts: readonly string[]): string {
 
 function collectStrings(value: unknown, out: string[], depth: number): void {
   if (depth > 32) return;
-  if (Array.isArray(value)) for (const v of value) collectStrings(v, out, depth + 1);
+  if (Array.isArray(value)) {
+    // Strings right in a list are content too (HumanName.given, Address.line, …).
+    for (const v of value) if (typeof v === 'string') out.push(v);
+    else collectStrings(v, out, depth + 1);
+  }
   else if (value && typeof value === 'object') {
     for (const key in value) {
       const v = (value as Record<string, unknown>)[key];

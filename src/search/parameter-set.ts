@@ -24,7 +24,7 @@ export interface SearchParameterSet {
  * resource is next written (e.g. no text-only token row where a coding's display reads the same;
  * each full-text word once).
  */
-export const INDEX_FORMAT = 2;
+export const INDEX_FORMAT = 3; // 3: `_content` also holds the strings right in lists (HumanName.given)
 
 const packageRequire = createRequire(import.meta.url);
 

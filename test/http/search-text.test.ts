@@ -57,6 +57,14 @@ describe('_content and _text', () => {
     assert.deepEqual(await q('_content=sugar&_content=pressure'), [], 'repetition is AND');
   });
 
+  test('_content holds the strings in lists: given names, address lines', async () => {
+    const given = `gn${word}`;
+    const line = `st${word}`;
+    const patient = await create(base, { resourceType: 'Patient', meta: { tag: [{ system: 'http://kiln.test/run', code: tag }] }, name: [{ family: 'Smith', given: ['Ann', given] }], address: [{ line: [`12 ${line}`] }] });
+    assert.deepEqual(await ids(base, `Patient?_tag=${tag}&_content=${given}`), [patient.id]);
+    assert.deepEqual(await ids(base, `Patient?_tag=${tag}&_content=${line}`), [patient.id]);
+  });
+
   test(':missing on _text and _content is a 400 not-supported naming the parameter', async () => {
     // The full-text index keeps no row for a resource without text, so it cannot answer :missing.
     for (const name of ['_text', '_content']) {
