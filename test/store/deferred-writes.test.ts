@@ -151,6 +151,19 @@ describe('deferred writes', () => {
     ]);
   });
 
+  test('a write naming its table with the schema is sent before a read naming it without', async () => {
+    await db.execute('DELETE FROM t');
+    const schema = (await db.query<{ s: string }>('SELECT current_schema() AS s'))[0].s;
+    let seen = -1;
+    await db.transaction(async (tx) => {
+      const deferred = new DeferredWrites(tx);
+      deferred.post(`INSERT INTO ${schema}.t (a, b) VALUES (?, ?)`, [7, 'qualified']);
+      seen = Number((await deferred.query<{ n: number }>('SELECT count(*)::int AS n FROM t'))[0].n);
+      await deferred.flush();
+    });
+    assert.equal(seen, 1);
+  });
+
   test('a posted write that fails fails the transaction, and none of its writes is kept', async () => {
     await db.execute('DELETE FROM t');
     await assert.rejects(

@@ -36,7 +36,8 @@ interface InsertShape {
   width: number;
 }
 
-const TABLE_OF = /^\s*(?:INSERT\s+INTO|DELETE\s+FROM|UPDATE)\s+(\w+)/i;
+/** The table a write names (its last part when schema-qualified: reads may name it without the schema). */
+const TABLE_OF = /^\s*(?:INSERT\s+INTO|DELETE\s+FROM|UPDATE)\s+(?:\w+\.)?(\w+)/i;
 const INSERT_PREFIX = /^INSERT INTO \w+ \([\w, ]+\) VALUES /;
 /** Statements that only read or write rows; any other (SAVEPOINT, …) sends the queue first. */
 const DATA_STATEMENT = /^\s*(?:SELECT|WITH|INSERT|UPDATE|DELETE)\b/i;
