@@ -114,41 +114,34 @@ describe('deferred writes', () => {
     });
   });
 
-  test('a savepoint rolled back undoes the posted writes made after it, and only those', async () => {
+  /** Posts a row, a savepoint, a row, `inside` (may fail the transaction), a rollback to the savepoint, a row. */
+  async function rehearsed(inside: (deferred: DeferredWrites) => Promise<void>): Promise<[number, string][]> {
     await db.execute('DELETE FROM t');
     await db.transaction(async (tx) => {
       const deferred = new DeferredWrites(tx);
       deferred.post(insertRows('t', '(?, ?)', [[]]), [1, 'before']);
       await deferred.execute('SAVEPOINT rehearsal');
       deferred.post(insertRows('t', '(?, ?)', [[]]), [2, 'rehearsed']);
+      await inside(deferred);
       await deferred.execute('ROLLBACK TO SAVEPOINT rehearsal');
       await deferred.execute('RELEASE SAVEPOINT rehearsal');
       deferred.post(insertRows('t', '(?, ?)', [[]]), [3, 'after']);
       await deferred.flush();
     });
-    assert.deepEqual(await rowsOf('t'), [
-      [1, 'before'],
-      [3, 'after'],
-    ]);
+    return rowsOf('t');
+  }
+  const beforeAndAfter: [number, string][] = [
+    [1, 'before'],
+    [3, 'after'],
+  ];
+
+  test('a savepoint rolled back undoes the posted writes made after it, and only those', async () => {
+    assert.deepEqual(await rehearsed(async () => {}), beforeAndAfter);
   });
 
   test('a rollback to a savepoint after an error recovers the transaction: what waits is dropped, not sent into the aborted transaction', async () => {
-    await db.execute('DELETE FROM t');
-    await db.transaction(async (tx) => {
-      const deferred = new DeferredWrites(tx);
-      deferred.post(insertRows('t', '(?, ?)', [[]]), [1, 'before']);
-      await deferred.execute('SAVEPOINT rehearsal');
-      deferred.post(insertRows('t', '(?, ?)', [[]]), [2, 'rehearsed']);
-      await assert.rejects(deferred.query('SELECT 1 / 0 AS never'), /division by zero/);
-      await deferred.execute('ROLLBACK TO SAVEPOINT rehearsal');
-      await deferred.execute('RELEASE SAVEPOINT rehearsal');
-      deferred.post(insertRows('t', '(?, ?)', [[]]), [3, 'after']);
-      await deferred.flush();
-    });
-    assert.deepEqual(await rowsOf('t'), [
-      [1, 'before'],
-      [3, 'after'],
-    ]);
+    const failing = async (deferred: DeferredWrites) => void (await assert.rejects(deferred.query('SELECT 1 / 0 AS never'), /division by zero/));
+    assert.deepEqual(await rehearsed(failing), beforeAndAfter);
   });
 
   test('a write naming its table with the schema is sent before a read naming it without', async () => {
