@@ -121,9 +121,8 @@ export interface ServerCost {
 /**
  * Runs `work` (a measured run against the server `pid`) and reads what it cost the server: peak
  * RSS (VmHWM since a reset before the run; the RSS at its end where the mark cannot be reset),
- * peak anonymous memory (sampled) and CPU seconds. CPU is the steadiest figure on a noisy shared
- * machine: other processes slow the server's answers down but hardly change the work it does.
- * No figures without a pid.
+ * peak anonymous memory (sampled) and CPU seconds (time spent waiting is not in them, but they
+ * still follow the VM's speed: docs/performance.md, "Memory and CPU"). No figures without a pid.
  */
 export async function measuringServer<T>(pid: number | undefined, work: () => Promise<T>): Promise<{ value: T } & ServerCost> {
   if (pid === undefined) return { value: await work() };

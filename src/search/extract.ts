@@ -254,10 +254,11 @@ function collectStrings(value: unknown, out: string[], depth: number): void {
   if (depth > 32) return;
   if (Array.isArray(value)) {
     // Strings right in a list are content too (HumanName.given, Address.line, …).
-    for (const v of value) if (typeof v === 'string') out.push(v);
-    else collectStrings(v, out, depth + 1);
-  }
-  else if (value && typeof value === 'object') {
+    for (const v of value) {
+      if (typeof v === 'string') out.push(v);
+      else collectStrings(v, out, depth + 1);
+    }
+  } else if (value && typeof value === 'object') {
     for (const key in value) {
       const v = (value as Record<string, unknown>)[key];
       // Narrative is `_text`; meta, ids, system URIs, references and `data` (base64 of

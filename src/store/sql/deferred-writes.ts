@@ -11,8 +11,9 @@ import { lostRaceError, type SqlExecutor, type SqlValue } from './driver.js';
  * came after it) or any other statement that is not a read or write of rows, and by `flush`
  * before COMMIT. `ROLLBACK TO SAVEPOINT` drops the queue instead: everything in it was posted
  * after the latest savepoint, so the rollback undoes it, and sending it first would fail in a
- * transaction an error has aborted (the error the rollback recovers from would be lost). A posted statement that fails
- * fails the statement that flushed it, or the commit: the unit fails, as `post` promises.
+ * transaction an error has aborted (the error the rollback recovers from would be lost).
+ * A posted statement that fails fails the statement that flushed it, or the commit: the unit
+ * fails, as `post` promises.
  */
 
 /** PostgreSQL takes at most 65,535 parameters in a statement. */
@@ -34,6 +35,8 @@ interface InsertShape {
   prefix: string;
   tuple: string;
   width: number;
+  /** Statement texts of `count` tuples, made once per count. */
+  texts: Map<number, string>;
 }
 
 /** The table a write names (its last part when schema-qualified: reads may name it without the schema). */
@@ -81,7 +84,7 @@ function parseInsert(sql: string): InsertShape | null {
   const rest = sql.slice(prefix.length);
   const count = (rest.length + 2) / (tuple.length + 2);
   if (!Number.isInteger(count) || rest !== new Array(count).fill(tuple).join(', ')) return null;
-  return { key: `${prefix}${tuple}`, prefix, tuple, width };
+  return { key: `${prefix}${tuple}`, prefix, tuple, width, texts: new Map() };
 }
 
 export class DeferredWrites implements SqlExecutor {
@@ -154,7 +157,8 @@ export class DeferredWrites implements SqlExecutor {
     const most = Math.min(MAX_ROWS, 2 ** Math.floor(Math.log2(MAX_PARAMS / shape.width)));
     for (let start = 0; start < rows; ) {
       const count = Math.min(most, 2 ** Math.floor(Math.log2(rows - start)));
-      const text = shape.prefix + new Array(count).fill(shape.tuple).join(', ');
+      let text = shape.texts.get(count);
+      if (text === undefined) shape.texts.set(count, (text = shape.prefix + new Array(count).fill(shape.tuple).join(', ')));
       await this.inner.execute(text, params.slice(start * shape.width, (start + count) * shape.width));
       start += count;
     }
